@@ -12,5 +12,6 @@ pub mod physical;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use barrier::{Barrier, BarrierOp, RotationConfig, TermInfo, View};
 pub use error::StorageError;
 pub use physical::{Backend, TxnOp};
