@@ -18,11 +18,11 @@ mod gf256;
 pub mod seal;
 pub mod shamir;
 pub mod shares;
+#[cfg(test)]
+mod test_fixtures;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod unseal;
-#[cfg(test)]
-mod test_fixtures;
 
 pub use config::SealConfig;
 pub use error::SealError;

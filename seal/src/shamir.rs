@@ -8,7 +8,7 @@
 //!   rejection of a zero leading coefficient: forcing it non-zero would rule out one secret value
 //!   for anyone holding `threshold - 1` shares;
 //! - x-coordinates are distinct, non-zero and drawn at random (a uniform shuffle of 1..=255);
-//! - field arithmetic is constant time ([`crate::gf256`]).
+//! - field arithmetic is constant time (module `gf256`).
 use crate::error::{Result, SealError};
 use crate::gf256;
 use coffer_hardening::secret::SecretBytes;
@@ -65,7 +65,11 @@ pub fn split(secret: &[u8], parts: u8, threshold: u8) -> Result<Vec<SecretBytes>
         })
         .collect();
 
-    for (idx, (&intercept, coeffs)) in secret.iter().zip(coefficients.chunks_exact(degree)).enumerate() {
+    for (idx, (&intercept, coeffs)) in secret
+        .iter()
+        .zip(coefficients.chunks_exact(degree))
+        .enumerate()
+    {
         for share in out.iter_mut() {
             let x = share[secret.len()];
             // Horner: ((c_d * x + c_{d-1}) * x + ...) * x + intercept.
@@ -115,7 +119,9 @@ pub fn combine(parts: &[SecretBytes]) -> Result<SecretBytes> {
         seen[usize::from(x)] = true;
     }
     if seen[0] {
-        return Err(combine_failed("invalid part: x-coordinate must not be zero"));
+        return Err(combine_failed(
+            "invalid part: x-coordinate must not be zero",
+        ));
     }
 
     // Lagrange basis at 0: l_i(0) = prod_{j != i} x_j / (x_i - x_j), the same for every byte.
@@ -134,10 +140,9 @@ pub fn combine(parts: &[SecretBytes]) -> Result<SecretBytes> {
 
     let mut secret = Zeroizing::new(vec![0u8; secret_len]);
     for (idx, out) in secret.iter_mut().enumerate() {
-        *out = parts
-            .iter()
-            .zip(&basis)
-            .fold(0u8, |acc, (part, &l)| gf256::add(acc, gf256::mul(part.expose()[idx], l)));
+        *out = parts.iter().zip(&basis).fold(0u8, |acc, (part, &l)| {
+            gf256::add(acc, gf256::mul(part.expose()[idx], l))
+        });
     }
     Ok(SecretBytes::new(std::mem::take(&mut *secret)))
 }
@@ -195,7 +200,11 @@ mod tests {
         let mut xs: Vec<u8> = shares.iter().map(|s| s.expose()[32]).collect();
         assert!(shares.iter().all(|s| s.len() == 33));
         xs.sort_unstable();
-        assert_eq!(xs, (1..=255u8).collect::<Vec<_>>(), "255 shares use every non-zero x once");
+        assert_eq!(
+            xs,
+            (1..=255u8).collect::<Vec<_>>(),
+            "255 shares use every non-zero x once"
+        );
     }
 
     /// x-coordinates are random, not 1, 2, 3...: over 200 splits into 2 parts the first share's
@@ -207,7 +216,11 @@ mod tests {
             let s = split(b"0123456789abcdef", 2, 2).expect("split");
             seen.insert(s[0].expose()[16]);
         }
-        assert!(seen.len() > 100, "only {} distinct x values in 200 splits", seen.len());
+        assert!(
+            seen.len() > 100,
+            "only {} distinct x values in 200 splits",
+            seen.len()
+        );
     }
 
     /// One share of a 2-of-n split says nothing about the secret: its y-byte is uniform over
@@ -236,7 +249,10 @@ mod tests {
         let too_few = combine(&shares[..254]).expect("combine");
         assert_ne!(too_few.expose(), &secret);
         let shares = split(&secret, 255, 2).expect("split");
-        assert_eq!(combine(&shares[200..202]).expect("combine").expose(), &secret);
+        assert_eq!(
+            combine(&shares[200..202]).expect("combine").expose(),
+            &secret
+        );
     }
 
     /// Invalid split requests are refused with OpenBao's texts.
@@ -247,11 +263,26 @@ mod tests {
             Err(e) => e.to_string(),
         };
         let p = "invalid seal configuration: ";
-        assert_eq!(e(split(b"s", 2, 3)), format!("{p}parts cannot be less than threshold"));
-        assert_eq!(e(split(b"s", 0, 1)), format!("{p}parts cannot be less than threshold"));
-        assert_eq!(e(split(b"s", 3, 1)), format!("{p}threshold must be at least 2"));
-        assert_eq!(e(split(b"s", 1, 1)), format!("{p}threshold must be at least 2"));
-        assert_eq!(e(split(b"", 3, 2)), format!("{p}cannot split an empty secret"));
+        assert_eq!(
+            e(split(b"s", 2, 3)),
+            format!("{p}parts cannot be less than threshold")
+        );
+        assert_eq!(
+            e(split(b"s", 0, 1)),
+            format!("{p}parts cannot be less than threshold")
+        );
+        assert_eq!(
+            e(split(b"s", 3, 1)),
+            format!("{p}threshold must be at least 2")
+        );
+        assert_eq!(
+            e(split(b"s", 1, 1)),
+            format!("{p}threshold must be at least 2")
+        );
+        assert_eq!(
+            e(split(b"", 3, 2)),
+            format!("{p}cannot split an empty secret")
+        );
     }
 
     /// Malformed part sets are errors with OpenBao's texts, never a value.
@@ -277,7 +308,10 @@ mod tests {
             format!("{p}all parts must be the same length")
         );
         // The same share twice, and two different shares with the same x-coordinate.
-        assert_eq!(err_text(combine(&pick(&shares, &[0, 0]))), format!("{p}duplicate part detected"));
+        assert_eq!(
+            err_text(combine(&pick(&shares, &[0, 0]))),
+            format!("{p}duplicate part detected")
+        );
         let mut forged = shares[1].expose().to_vec();
         forged[32] = shares[0].expose()[32];
         assert_eq!(
