@@ -13,6 +13,15 @@ import pytest
 import harness
 
 
+def pytest_sessionstart(session):
+    """Stop at once, with one clear message, if the server binary is missing."""
+    try:
+        harness.server_command(None)
+        harness.bao_binary()
+    except RuntimeError as e:
+        pytest.exit(f"e2e: {e}", returncode=pytest.ExitCode.USAGE_ERROR)
+
+
 def pytest_report_header(config):
     if harness.SERVER_KIND == "coffer":
         try:
