@@ -1,0 +1,281 @@
+//! The commands, their flags, and what they share: the UI streams, client construction from
+//! flags and environment, and the rendering of secrets and seal status.
+
+use std::io::Write;
+
+use crate::client::{Client, ClientOptions};
+use crate::flags::{FlagDef, Group, Kind, Parsed};
+use crate::tls::TlsOptions;
+use crate::Env;
+
+mod delete;
+mod list;
+mod operator;
+mod read;
+pub(crate) mod render;
+mod status;
+mod version;
+mod write;
+
+/// Output streams and the output format (bao's `VaultUI`).
+pub(crate) struct Ui<'a> {
+    pub out: &'a mut dyn Write,
+    pub err: &'a mut dyn Write,
+    pub format: String,
+    pub stdout_is_terminal: bool,
+}
+
+impl Ui<'_> {
+    /// A line on standard output.
+    pub(crate) fn output(&mut self, s: &str) {
+        let _ = writeln!(self.out, "{s}");
+    }
+
+    /// Text on standard output without a newline.
+    pub(crate) fn raw(&mut self, s: &str) {
+        let _ = write!(self.out, "{s}");
+        let _ = self.out.flush();
+    }
+
+    /// A line on standard error.
+    pub(crate) fn error(&mut self, s: &str) {
+        let _ = writeln!(self.err, "{s}");
+    }
+
+    /// A warning line on standard error.
+    pub(crate) fn warn(&mut self, s: &str) {
+        let _ = writeln!(self.err, "{s}");
+    }
+
+    pub(crate) fn is_table(&self) -> bool {
+        self.format == "table"
+    }
+}
+
+/// A command: name (words separated by spaces), help, flags and what it does.
+pub(crate) struct Command {
+    pub name: &'static str,
+    pub synopsis: &'static str,
+    pub usage: fn() -> String,
+    pub flags: fn() -> Vec<FlagDef>,
+    /// `false` for commands that ignore their arguments (`version`).
+    pub parse_flags: bool,
+    pub run: fn(&mut Ui<'_>, &Env, &Parsed) -> i32,
+}
+
+/// Every command.
+pub(crate) const ALL: &[Command] = &[
+    read::COMMAND,
+    write::COMMAND,
+    delete::COMMAND,
+    list::COMMAND,
+    status::COMMAND,
+    version::COMMAND,
+    operator::INIT,
+    operator::UNSEAL,
+    operator::SEAL,
+    operator::KEY_STATUS,
+    operator::ROTATE,
+];
+
+/// Command groups (a word that only prefixes other commands).
+pub(crate) const GROUPS: &[&str] = &["operator"];
+
+/// The top-level list: common commands first, then the others (bao hides `version`).
+pub(crate) const COMMON: &[&str] = &["read", "write", "delete", "list", "server", "status"];
+pub(crate) const OTHER: &[&str] = &["operator"];
+
+/// The one-line description of a top-level name.
+pub(crate) fn synopsis(name: &str) -> Option<&'static str> {
+    match name {
+        "server" => Some("Start a Coffer server"),
+        "operator" => Some("Perform operator-specific tasks"),
+        _ => ALL.iter().find(|c| c.name == name).map(|c| c.synopsis),
+    }
+}
+
+/// The usage text of a command group.
+pub(crate) fn group_usage(group: &str) -> Option<String> {
+    match group {
+        "operator" => Some(operator::group_usage()),
+        _ => None,
+    }
+}
+
+fn flag(
+    name: &'static str,
+    kind: Kind,
+    group: Group,
+    env: Option<&'static str>,
+    default: &'static str,
+    usage: &'static str,
+) -> FlagDef {
+    FlagDef {
+        name,
+        aliases: &[],
+        kind,
+        group,
+        env,
+        default,
+        usage,
+    }
+}
+
+/// The HTTP options every server-talking command accepts.
+pub(crate) fn http_flags() -> Vec<FlagDef> {
+    vec![
+        flag("address", Kind::Str, Group::Http, Some("BAO_ADDR"), "https://127.0.0.1:8200",
+            "Address of the Coffer server."),
+        flag("ca-cert", Kind::Str, Group::Http, Some("BAO_CACERT"), "",
+            "Path on the local disk to a single PEM-encoded CA certificate to verify the \
+             Coffer server's SSL certificate. This takes precedence over -ca-path."),
+        flag("ca-path", Kind::Str, Group::Http, Some("BAO_CAPATH"), "",
+            "Path on the local disk to a directory of PEM-encoded CA certificates to verify \
+             the Coffer server's SSL certificate."),
+        flag("client-cert", Kind::Str, Group::Http, Some("BAO_CLIENT_CERT"), "",
+            "Path on the local disk to a single PEM-encoded CA certificate to use for TLS \
+             authentication to the Coffer server. If this flag is specified, -client-key is \
+             also required."),
+        flag("client-key", Kind::Str, Group::Http, Some("BAO_CLIENT_KEY"), "",
+            "Path on the local disk to a single PEM-encoded private key matching the client \
+             certificate from -client-cert."),
+        flag("header", Kind::KeyValue, Group::Http, None, "",
+            "Key-value pair provided as key=value to provide http header added to any request \
+             done by the CLI. Trying to add headers starting with 'X-Vault-' is forbidden and \
+             will make the command fail. This can be specified multiple times."),
+        flag("namespace", Kind::Str, Group::Http, Some("BAO_NAMESPACE"), "",
+            "The namespace to use for the command. Setting this is not necessary but allows \
+             using relative paths."),
+        flag("non-interactive", Kind::Bool, Group::Http, None, "false",
+            "When set true, prevents asking the user for input via the terminal."),
+        flag("tls-skip-verify", Kind::Bool, Group::Http, Some("BAO_SKIP_VERIFY"), "false",
+            "Disable verification of TLS certificates. Using this option is highly \
+             discouraged as it decreases the security of data transmissions to and from the \
+             Coffer server."),
+        flag("wrap-ttl", Kind::Duration, Group::Http, Some("BAO_WRAP_TTL"), "",
+            "Wraps the response in a cubbyhole token with the requested TTL. The TTL is \
+             specified as a numeric string with suffix like \"30s\" or \"5m\"."),
+    ]
+}
+
+/// `-format`.
+pub(crate) fn format_flag() -> FlagDef {
+    flag("format", Kind::Str, Group::Output, Some("BAO_FORMAT"), "table",
+        "Print the output in the given format. Valid formats are \"table\" or \"json\".")
+}
+
+/// `-field`.
+pub(crate) fn field_flag() -> FlagDef {
+    flag("field", Kind::Str, Group::Output, None, "",
+        "Print only the field with the given name. Specifying this option will take \
+         precedence over other formatting directives. The result will not have a trailing \
+         newline making it ideal for piping to other processes.")
+}
+
+/// A command-specific flag.
+pub(crate) fn command_flag(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    kind: Kind,
+    group: Group,
+    default: &'static str,
+    usage: &'static str,
+) -> FlagDef {
+    FlagDef {
+        name,
+        aliases,
+        kind,
+        group,
+        env: None,
+        default,
+        usage,
+    }
+}
+
+/// The token: `BAO_TOKEN`/`VAULT_TOKEN`, else the token file `~/.vault-token` (the file bao
+/// reads and `bao login` writes).
+fn token(env: &Env) -> Option<String> {
+    if let Some(t) = env.bao_var("BAO_TOKEN") {
+        return Some(t.to_string());
+    }
+    let path = env.home()?.join(".vault-token");
+    let text = std::fs::read_to_string(path).ok()?;
+    let t = text.trim().to_string();
+    (!t.is_empty()).then_some(t)
+}
+
+/// A string setting: the flag if given, else its environment variable.
+fn setting(parsed: &Parsed, env: &Env, name: &str, var: &str) -> Option<String> {
+    parsed
+        .string(name)
+        .map(str::to_string)
+        .or_else(|| env.bao_var(var).map(str::to_string))
+        .filter(|s| !s.is_empty())
+}
+
+/// Builds the client from HTTP flags and environment; errors are printed as bao prints them.
+pub(crate) fn client(parsed: &Parsed, env: &Env) -> Result<Client, String> {
+    let skip_verify = match parsed.bool("tls-skip-verify") {
+        Some(b) => b,
+        None => match env.bao_var("BAO_SKIP_VERIFY") {
+            Some(v) => crate::flags::parse_bool(v).map_err(|_| {
+                "failed to read environment: could not parse BAO_SKIP_VERIFY".to_string()
+            })?,
+            None => false,
+        },
+    };
+    let wrap_ttl = setting(parsed, env, "wrap-ttl", "BAO_WRAP_TTL");
+    if let Some(w) = &wrap_ttl {
+        crate::flags::parse_duration_seconds(w)
+            .map_err(|e| format!("failed to read environment: {e}"))?;
+    }
+    let opts = ClientOptions {
+        address: setting(parsed, env, "address", "BAO_ADDR")
+            .unwrap_or_else(|| "https://127.0.0.1:8200".to_string()),
+        tls: TlsOptions {
+            ca_cert: setting(parsed, env, "ca-cert", "BAO_CACERT"),
+            ca_path: setting(parsed, env, "ca-path", "BAO_CAPATH"),
+            client_cert: setting(parsed, env, "client-cert", "BAO_CLIENT_CERT"),
+            client_key: setting(parsed, env, "client-key", "BAO_CLIENT_KEY"),
+            skip_verify,
+        },
+        token: token(env),
+        namespace: setting(parsed, env, "namespace", "BAO_NAMESPACE"),
+        headers: parsed.pairs("header").to_vec(),
+        wrap_ttl,
+    };
+    Client::new(&opts)
+}
+
+/// bao's `sanitizePath`: no leading or trailing slashes (and no surrounding whitespace).
+pub(crate) fn sanitize_path(s: &str) -> String {
+    s.trim().trim_start_matches('/').trim_end_matches('/').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The token comes from the environment first, then from `~/.vault-token`.
+    #[test]
+    fn token_sources() {
+        assert_eq!(token(&Env::empty()), None);
+        assert_eq!(token(&Env::empty().with_var("VAULT_TOKEN", "v")), Some("v".into()));
+        assert_eq!(
+            token(&Env::empty().with_var("VAULT_TOKEN", "v").with_var("BAO_TOKEN", "b")),
+            Some("b".into())
+        );
+        if let Ok(dir) = tempfile::tempdir() {
+            let _ = std::fs::write(dir.path().join(".vault-token"), "file-token\n");
+            let env = Env::empty().with_home(dir.path());
+            assert_eq!(token(&env), Some("file-token".into()));
+            assert_eq!(token(&env.with_var("BAO_TOKEN", "b")), Some("b".into()));
+        }
+    }
+
+    #[test]
+    fn sanitize_path_trims_slashes() {
+        assert_eq!(sanitize_path(" /secret//x/ "), "secret//x");
+        assert_eq!(sanitize_path("///"), "");
+    }
+}

@@ -1,0 +1,475 @@
+//! A flag parser with the conventions of Go's `flag` package, which the `bao` CLI uses.
+//!
+//! - `-flag`, `--flag`, `-flag=value`, `--flag=value`, and `-flag value` for non-boolean flags;
+//! - boolean flags never consume the next argument (`-flag=false` to turn one off);
+//! - parsing stops at the first positional argument, at a lone `-`, or after `--` (consumed);
+//! - an undefined `-h`/`-help` asks for help; other undefined flags are errors with Go's texts.
+
+use std::collections::BTreeMap;
+
+/// What a flag holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Bool,
+    Str,
+    Int,
+    /// A Go/OpenBao duration: plain seconds (`300`) or units (`5m`, `1h30m`, `1.5s`).
+    Duration,
+    /// Repeatable `key=value` pairs.
+    KeyValue,
+}
+
+/// The help section a flag is listed under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Group {
+    Http,
+    Output,
+    Command,
+    AutoUnseal,
+}
+
+impl Group {
+    pub(crate) fn title(self) -> &'static str {
+        match self {
+            Group::Http => "HTTP Options",
+            Group::Output => "Output Options",
+            Group::Command => "Command Options",
+            Group::AutoUnseal => "Auto Unseal Options",
+        }
+    }
+}
+
+/// One flag definition.
+#[derive(Debug, Clone)]
+pub(crate) struct FlagDef {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    pub kind: Kind,
+    pub group: Group,
+    /// The environment variable (BAO_ name; VAULT_ is its fallback) that supplies a default.
+    pub env: Option<&'static str>,
+    /// The default as shown in help ("" for none).
+    pub default: &'static str,
+    pub usage: &'static str,
+}
+
+/// A parsed flag value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Value {
+    Bool(bool),
+    Str(String),
+    Int(i64),
+    /// The duration as written (validated); servers parse it themselves.
+    Duration(String),
+    KeyValue(Vec<(String, String)>),
+}
+
+/// Why parsing stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FlagError {
+    /// `-h` or `-help` was given and is not a defined flag.
+    Help,
+    /// A usage error, with Go's message text.
+    Usage(String),
+}
+
+/// The result of a parse: flags that were given (by canonical name) and the remaining arguments.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    values: BTreeMap<&'static str, Value>,
+    pub args: Vec<String>,
+}
+
+impl Parsed {
+    pub(crate) fn string(&self, name: &str) -> Option<&str> {
+        match self.values.get(name) {
+            Some(Value::Str(s)) | Some(Value::Duration(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn bool(&self, name: &str) -> Option<bool> {
+        match self.values.get(name) {
+            Some(Value::Bool(b)) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn int(&self, name: &str) -> Option<i64> {
+        match self.values.get(name) {
+            Some(Value::Int(i)) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn pairs(&self, name: &str) -> &[(String, String)] {
+        match self.values.get(name) {
+            Some(Value::KeyValue(v)) => v,
+            _ => &[],
+        }
+    }
+}
+
+/// Parses `args` against `defs` the way Go's `flag.FlagSet.Parse` does.
+pub(crate) fn parse(defs: &[FlagDef], args: &[String]) -> Result<Parsed, FlagError> {
+    let mut parsed = Parsed::default();
+    let mut i = 0;
+    while i < args.len() {
+        let s = args[i].as_str();
+        if s.len() < 2 || !s.starts_with('-') {
+            break;
+        }
+        let mut minuses = 1;
+        if s.as_bytes()[1] == b'-' {
+            minuses = 2;
+            if s.len() == 2 {
+                i += 1; // "--" terminates the flags and is consumed
+                break;
+            }
+        }
+        let name_part = &s[minuses..];
+        if name_part.is_empty() || name_part.starts_with('-') || name_part.starts_with('=') {
+            return Err(FlagError::Usage(format!("bad flag syntax: {s}")));
+        }
+        i += 1;
+        let (name, inline) = match name_part.find('=') {
+            Some(pos) => (&name_part[..pos], Some(&name_part[pos + 1..])),
+            None => (name_part, None),
+        };
+        let Some(def) = defs.iter().find(|d| d.name == name || d.aliases.contains(&name)) else {
+            if name == "help" || name == "h" {
+                return Err(FlagError::Help);
+            }
+            return Err(FlagError::Usage(format!(
+                "flag provided but not defined: -{name}"
+            )));
+        };
+        if def.kind == Kind::Bool {
+            let value = match inline {
+                Some(v) => parse_bool(v).map_err(|e| {
+                    FlagError::Usage(format!("invalid boolean value {} for -{name}: {e}", go_quote(v)))
+                })?,
+                None => true,
+            };
+            parsed.values.insert(def.name, Value::Bool(value));
+            continue;
+        }
+        let value = match inline {
+            Some(v) => v.to_string(),
+            None => match args.get(i) {
+                Some(next) => {
+                    i += 1;
+                    next.clone()
+                }
+                None => {
+                    return Err(FlagError::Usage(format!("flag needs an argument: -{name}")));
+                }
+            },
+        };
+        let invalid =
+            |e: String| FlagError::Usage(format!("invalid value {} for flag -{name}: {e}", go_quote(&value)));
+        let new = match def.kind {
+            Kind::Str => Value::Str(value.clone()),
+            Kind::Int => Value::Int(parse_int(&value).map_err(invalid)?),
+            Kind::Duration => {
+                parse_duration_seconds(&value).map_err(invalid)?;
+                Value::Duration(value.clone())
+            }
+            Kind::KeyValue => {
+                let Some((k, v)) = value.split_once('=') else {
+                    return Err(invalid("missing = in KV pair".to_string()));
+                };
+                let mut pairs = match parsed.values.remove(def.name) {
+                    Some(Value::KeyValue(p)) => p,
+                    _ => Vec::new(),
+                };
+                pairs.push((k.to_string(), v.to_string()));
+                Value::KeyValue(pairs)
+            }
+            Kind::Bool => Value::Bool(true), // handled above
+        };
+        parsed.values.insert(def.name, new);
+    }
+    parsed.args = args[i..].to_vec();
+    Ok(parsed)
+}
+
+/// `strconv.ParseBool`.
+pub(crate) fn parse_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(format!("strconv.ParseBool: parsing {}: invalid syntax", go_quote(s))),
+    }
+}
+
+/// `strconv.ParseInt(s, 0, 64)`: an optional sign, then decimal, `0x` hex, `0o`/`0` octal or
+/// `0b` binary digits, with `_` separators allowed only after a base prefix.
+pub(crate) fn parse_int(s: &str) -> Result<i64, String> {
+    let syntax = || format!("strconv.ParseInt: parsing {}: invalid syntax", go_quote(s));
+    let range = || format!("strconv.ParseInt: parsing {}: value out of range", go_quote(s));
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = body.to_ascii_lowercase();
+    let (radix, digits, prefixed) = if let Some(d) = lower.strip_prefix("0x") {
+        (16, d.to_string(), true)
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (2, d.to_string(), true)
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (8, d.to_string(), true)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, lower[1..].to_string(), true)
+    } else {
+        (10, lower.clone(), false)
+    };
+    if digits.contains('_') {
+        if !prefixed || digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
+            return Err(syntax());
+        }
+    }
+    let digits: String = digits.chars().filter(|c| *c != '_').collect();
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return Err(syntax());
+    }
+    let magnitude = u128::from_str_radix(&digits, radix).map_err(|_| range())?;
+    let value: i128 = if neg {
+        -(magnitude as i128)
+    } else {
+        magnitude as i128
+    };
+    i64::try_from(value).map_err(|_| range())
+}
+
+/// OpenBao's `ParseDurationSecond`: a plain integer is seconds; otherwise Go's
+/// `time.ParseDuration` syntax (plus `d` for days). Returns nanoseconds.
+pub(crate) fn parse_duration_seconds(s: &str) -> Result<i128, String> {
+    if s.is_empty() {
+        return Ok(0);
+    }
+    let has_unit = s.ends_with('s') || s.ends_with('m') || s.ends_with('h') || s.ends_with('d');
+    if !has_unit {
+        let secs: i64 = s
+            .parse()
+            .map_err(|_| format!("strconv.ParseInt: parsing {}: invalid syntax", go_quote(s)))?;
+        return Ok(i128::from(secs) * 1_000_000_000);
+    }
+    parse_go_duration(s)
+}
+
+fn parse_go_duration(orig: &str) -> Result<i128, String> {
+    let invalid = || format!("time: invalid duration {}", go_quote(orig));
+    let (neg, mut rest) = match orig.as_bytes().first() {
+        Some(b'-') => (true, &orig[1..]),
+        Some(b'+') => (false, &orig[1..]),
+        _ => (false, orig),
+    };
+    if rest == "0" {
+        return Ok(0);
+    }
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    let mut total: f64 = 0.0;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number = &rest[..num_len];
+        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
+            return Err(invalid());
+        }
+        let value: f64 = number.parse().map_err(|_| invalid())?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let scale: f64 = match unit {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            "d" => 86400e9,
+            "" => return Err(format!("time: missing unit in duration {}", go_quote(orig))),
+            other => {
+                return Err(format!(
+                    "time: unknown unit {} in duration {}",
+                    go_quote(other),
+                    go_quote(orig)
+                ))
+            }
+        };
+        total += value * scale;
+    }
+    if total > 9.223_372_036_854_776e18 {
+        return Err(invalid());
+    }
+    let ns = total as i128;
+    Ok(if neg { -ns } else { ns })
+}
+
+/// Go's `%q` for the strings that appear in flag errors.
+pub(crate) fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defs() -> Vec<FlagDef> {
+        let d = |name, aliases, kind| FlagDef {
+            name,
+            aliases,
+            kind,
+            group: Group::Command,
+            env: None,
+            default: "",
+            usage: "",
+        };
+        vec![
+            d("format", &[], Kind::Str),
+            d("force", &["f"], Kind::Bool),
+            d("key-shares", &["n"], Kind::Int),
+            d("wrap-ttl", &[], Kind::Duration),
+            d("header", &[], Kind::KeyValue),
+        ]
+    }
+
+    fn args(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn ok(v: &[&str]) -> Parsed {
+        match parse(&defs(), &args(v)) {
+            Ok(p) => p,
+            Err(e) => panic!("unexpected error {e:?}"),
+        }
+    }
+
+    fn err(v: &[&str]) -> String {
+        match parse(&defs(), &args(v)) {
+            Err(FlagError::Usage(m)) => m,
+            other => panic!("expected a usage error, got {other:?}"),
+        }
+    }
+
+    /// All of Go's spellings of a string flag set the same value.
+    #[test]
+    fn string_flag_spellings_are_equivalent() {
+        for form in [
+            &["-format=json", "p"][..],
+            &["--format=json", "p"],
+            &["-format", "json", "p"],
+            &["--format", "json", "p"],
+        ] {
+            let p = ok(form);
+            assert_eq!(p.string("format"), Some("json"), "{form:?}");
+            assert_eq!(p.args, args(&["p"]));
+        }
+    }
+
+    /// Booleans never take the next argument; `=false` turns them off; aliases resolve.
+    #[test]
+    fn booleans_follow_go_rules() {
+        let p = ok(&["-force", "false"]);
+        assert_eq!(p.bool("force"), Some(true));
+        assert_eq!(p.args, args(&["false"]));
+        assert_eq!(ok(&["-f=false"]).bool("force"), Some(false));
+        assert_eq!(ok(&["--force=T"]).bool("force"), Some(true));
+        assert_eq!(
+            err(&["-force=maybe"]),
+            "invalid boolean value \"maybe\" for -force: strconv.ParseBool: parsing \"maybe\": invalid syntax"
+        );
+    }
+
+    /// Parsing stops at the first positional, at "-", and after a consumed "--".
+    #[test]
+    fn parsing_stops_where_go_stops() {
+        assert_eq!(ok(&["p", "-force"]).args, args(&["p", "-force"]));
+        assert_eq!(ok(&["-", "-force"]).args, args(&["-", "-force"]));
+        let p = ok(&["-force", "--", "-format=x"]);
+        assert_eq!(p.args, args(&["-format=x"]));
+        assert_eq!(p.string("format"), None);
+    }
+
+    /// Go's error texts for the usual mistakes.
+    #[test]
+    fn errors_use_go_texts() {
+        assert_eq!(err(&["-bogus"]), "flag provided but not defined: -bogus");
+        assert_eq!(err(&["-format"]), "flag needs an argument: -format");
+        assert_eq!(err(&["---format=json"]), "bad flag syntax: ---format=json");
+        assert_eq!(err(&["-=x"]), "bad flag syntax: -=x");
+        assert_eq!(
+            err(&["-key-shares=abc"]),
+            "invalid value \"abc\" for flag -key-shares: strconv.ParseInt: parsing \"abc\": invalid syntax"
+        );
+        assert_eq!(
+            err(&["-n", "99999999999999999999"]),
+            "invalid value \"99999999999999999999\" for flag -n: strconv.ParseInt: parsing \"99999999999999999999\": value out of range"
+        );
+        assert!(matches!(parse(&defs(), &args(&["-h"])), Err(FlagError::Help)));
+        assert!(matches!(parse(&defs(), &args(&["--help"])), Err(FlagError::Help)));
+    }
+
+    /// Integers accept Go's base prefixes; durations accept seconds and units.
+    #[test]
+    fn numbers_and_durations() {
+        assert_eq!(parse_int("0x10"), Ok(16));
+        assert_eq!(parse_int("010"), Ok(8));
+        assert_eq!(parse_int("-5"), Ok(-5));
+        assert_eq!(parse_int("0b1_0"), Ok(2));
+        assert!(parse_int("1_0").is_err());
+        assert!(parse_int("").is_err());
+        assert!(parse_int("-").is_err());
+        assert_eq!(parse_duration_seconds("300"), Ok(300_000_000_000));
+        assert_eq!(parse_duration_seconds("5m"), Ok(300_000_000_000));
+        assert_eq!(parse_duration_seconds("1h30m"), Ok(5_400_000_000_000));
+        assert_eq!(parse_duration_seconds("1.5s"), Ok(1_500_000_000));
+        assert!(parse_duration_seconds("abc").is_err());
+        assert!(parse_duration_seconds("5x").is_err());
+        assert_eq!(ok(&["-wrap-ttl=5m"]).string("wrap-ttl"), Some("5m"));
+    }
+
+    /// Key-value flags accumulate in order; the last plain value wins for other flags.
+    #[test]
+    fn repeated_flags() {
+        let p = ok(&["-header", "a=1", "-header=b=2=3", "-format=json", "-format=table"]);
+        assert_eq!(
+            p.pairs("header"),
+            &[("a".to_string(), "1".to_string()), ("b".to_string(), "2=3".to_string())]
+        );
+        assert_eq!(p.string("format"), Some("table"));
+        assert!(err(&["-header=novalue"]).contains("-header"));
+    }
+
+    /// No input makes the parser panic: arbitrary byte-ish strings are accepted or rejected.
+    #[test]
+    fn odd_inputs_do_not_panic() {
+        for a in ["-", "--", "-=", "--=", "-é", "-format=é", "-n=", "-n=0x", "-wrap-ttl=µs", "-wrap-ttl=1µs"] {
+            let _ = parse(&defs(), &args(&[a, "x"]));
+        }
+    }
+}
