@@ -21,9 +21,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
     if let Some(days) = s.strip_suffix('d') {
         let days: i64 = days.parse().map_err(|_| format!("invalid duration {s:?}"))?;
-        let secs = days
-            .checked_mul(86_400)
-            .ok_or_else(|| format!("duration {s:?} is out of range"))?;
+        let secs = days.checked_mul(86_400).ok_or_else(|| format!("duration {s:?} is out of range"))?;
         return seconds(secs).map_err(|why| format!("{why} {s:?}"));
     }
     go_duration(s)
@@ -72,10 +70,8 @@ fn go_duration(s: &str) -> Result<Duration, String> {
             return Err(invalid());
         }
         // Unit: everything up to the next digit or '.'.
-        let unit_len = after_num
-            .char_indices()
-            .find(|(_, c)| c.is_ascii_digit() || *c == '.')
-            .map_or(after_num.len(), |(i, _)| i);
+        let unit_len =
+            after_num.char_indices().find(|(_, c)| c.is_ascii_digit() || *c == '.').map_or(after_num.len(), |(i, _)| i);
         let (unit, next) = after_num.split_at(unit_len);
         if unit.is_empty() {
             return Err(format!("missing unit in duration {s:?}"));
@@ -90,11 +86,7 @@ fn go_duration(s: &str) -> Result<Duration, String> {
             _ => return Err(format!("unknown unit {unit:?} in duration {s:?}")),
         };
         let out_of_range = || format!("duration {s:?} is out of range");
-        let int_value: u128 = if int_digits.is_empty() {
-            0
-        } else {
-            int_digits.parse().map_err(|_| out_of_range())?
-        };
+        let int_value: u128 = if int_digits.is_empty() { 0 } else { int_digits.parse().map_err(|_| out_of_range())? };
         let mut nanos = int_value.checked_mul(unit_nanos).ok_or_else(out_of_range)?;
         if !frac_digits.is_empty() {
             // Only as many fraction digits as can matter at nanosecond precision.

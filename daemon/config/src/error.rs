@@ -100,12 +100,7 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub(crate) fn invalid(&self, key: &str, reason: impl Into<String>, pos: Option<Pos>) -> ConfigError {
-        ConfigError::Invalid {
-            file: self.source.to_string(),
-            key: key.to_string(),
-            reason: reason.into(),
-            pos,
-        }
+        ConfigError::Invalid { file: self.source.to_string(), key: key.to_string(), reason: reason.into(), pos }
     }
 
     pub(crate) fn warning(&self, key: &str, message: &str, pos: Option<Pos>) -> String {

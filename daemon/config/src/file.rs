@@ -194,8 +194,7 @@ pub(crate) fn interpret(items: Vec<Item>, source: &str) -> Result<FileConfig, Co
             "raw_storage_endpoint" => fc.raw_storage_endpoint = get(ctx, key, &item, as_bool)?,
             "ui" => {
                 if get(ctx, key, &item, as_bool)? {
-                    fc.warnings
-                        .push(ctx.warning(key, "Coffer has no web UI; ignored", item.pos));
+                    fc.warnings.push(ctx.warning(key, "Coffer has no web UI; ignored", item.pos));
                 }
             }
             "default_lease_ttl" => fc.default_lease_ttl = Some(get(ctx, key, &item, as_duration)?),
@@ -287,9 +286,9 @@ fn type_label(ctx: Ctx<'_>, name: &str, item: &Item) -> Result<String, ConfigErr
 }
 
 fn storage(ctx: Ctx<'_>, name: &str, item: &Item, fc: &mut FileConfig) -> Result<Storage, ConfigError> {
+    let items = body(ctx, name, item)?;
     let kind = type_label(ctx, name, item)?;
     let prefix = format!("{name}.{kind}");
-    let items = body(ctx, name, item)?;
     match kind.as_str() {
         "raft" | "inmem" => {}
         k if STORAGE_OPENBAO_ONLY.contains(&k) => {
@@ -299,7 +298,13 @@ fn storage(ctx: Ctx<'_>, name: &str, item: &Item, fc: &mut FileConfig) -> Result
                 item.pos,
             ))
         }
-        k => return Err(ctx.invalid(name, format!("unknown storage type {k:?} (supported: \"raft\", \"inmem\")"), item.pos)),
+        k => {
+            return Err(ctx.invalid(
+                name,
+                format!("unknown storage type {k:?} (supported: \"raft\", \"inmem\")"),
+                item.pos,
+            ))
+        }
     }
 
     let mut path = None;
@@ -334,11 +339,7 @@ fn storage(ctx: Ctx<'_>, name: &str, item: &Item, fc: &mut FileConfig) -> Result
     Ok(match kind.as_str() {
         "raft" => Storage::Raft {
             path: path.ok_or_else(|| {
-                ctx.invalid(
-                    &format!("{prefix}.path"),
-                    "required: the directory raft keeps its data in",
-                    item.pos,
-                )
+                ctx.invalid(&format!("{prefix}.path"), "required: the directory raft keeps its data in", item.pos)
             })?,
             node_id,
         },
@@ -352,7 +353,13 @@ fn listener(ctx: Ctx<'_>, item: &Item, warnings: &mut Vec<String>) -> Result<Lis
         // OpenBao also accepts `listener { type = "tcp" }`.
         match items.iter().rev().find(|i| i.key == "type") {
             Some(t) => get(ctx, "listener.type", t, as_string)?.to_ascii_lowercase(),
-            None => return Err(ctx.invalid("listener", "listener type must be specified, e.g. listener \"tcp\" { ... }", item.pos)),
+            None => {
+                return Err(ctx.invalid(
+                    "listener",
+                    "listener type must be specified, e.g. listener \"tcp\" { ... }",
+                    item.pos,
+                ))
+            }
         }
     } else {
         type_label(ctx, "listener", item)?
@@ -366,7 +373,13 @@ fn listener(ctx: Ctx<'_>, item: &Item, warnings: &mut Vec<String>) -> Result<Lis
                 item.pos,
             ))
         }
-        k => return Err(ctx.invalid("listener", format!("unsupported listener type {k:?} (supported: \"tcp\")"), item.pos)),
+        k => {
+            return Err(ctx.invalid(
+                "listener",
+                format!("unsupported listener type {k:?} (supported: \"tcp\")"),
+                item.pos,
+            ))
+        }
     }
     let prefix = format!("listener.{kind}");
 
@@ -422,11 +435,7 @@ fn listener(ctx: Ctx<'_>, item: &Item, warnings: &mut Vec<String>) -> Result<Lis
     } else {
         let cert_file = tls_file(ctx, &prefix, "tls_cert_file", cert_file, item.pos)?;
         let key_file = tls_file(ctx, &prefix, "tls_key_file", key_file, item.pos)?;
-        Some(Tls {
-            cert_file,
-            key_file,
-            min_version: min_version.unwrap_or(TlsVersion::Tls12),
-        })
+        Some(Tls { cert_file, key_file, min_version: min_version.unwrap_or(TlsVersion::Tls12) })
     };
     Ok(ListenerDraft {
         address: address.unwrap_or_else(|| crate::DEFAULT_LISTENER_ADDRESS.to_string()),
@@ -441,9 +450,9 @@ fn tls_version(v: &str) -> Result<TlsVersion, String> {
     match v {
         "" | "tls12" => Ok(TlsVersion::Tls12),
         "tls13" => Ok(TlsVersion::Tls13),
-        "tls10" | "tls11" => Err(format!(
-            "{v:?} is not allowed: Coffer requires TLS 1.2 or newer (use \"tls12\" or \"tls13\")"
-        )),
+        "tls10" | "tls11" => {
+            Err(format!("{v:?} is not allowed: Coffer requires TLS 1.2 or newer (use \"tls12\" or \"tls13\")"))
+        }
         _ => Err(format!("unknown TLS version {v:?} (expected \"tls12\" or \"tls13\")")),
     }
 }
@@ -488,11 +497,8 @@ pub(crate) fn check_host_port(s: &str) -> Result<(), String> {
         return Err("address templates are not supported; give host:port".into());
     }
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-        let (host, port) = rest
-            .split_once("]:")
-            .ok_or("expected [ipv6-address]:port")?;
-        host.parse::<std::net::Ipv6Addr>()
-            .map_err(|_| format!("{host:?} is not an IPv6 address"))?;
+        let (host, port) = rest.split_once("]:").ok_or("expected [ipv6-address]:port")?;
+        host.parse::<std::net::Ipv6Addr>().map_err(|_| format!("{host:?} is not an IPv6 address"))?;
         (None, port)
     } else {
         let (host, port) = s.rsplit_once(':').ok_or("missing port (expected host:port)")?;
@@ -502,15 +508,12 @@ pub(crate) fn check_host_port(s: &str) -> Result<(), String> {
         if host.contains(':') {
             return Err("IPv6 addresses must be in brackets, e.g. [::1]:8200".into());
         }
-        let hostname_ok = host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_');
+        let hostname_ok = host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_');
         if !hostname_ok {
             return Err(format!("{host:?} is not a host name or IP address"));
         }
     }
-    port.parse::<u16>()
-        .map_err(|_| format!("{port:?} is not a port number (0-65535)"))?;
+    port.parse::<u16>().map_err(|_| format!("{port:?} is not a port number (0-65535)"))?;
     Ok(())
 }
 
@@ -526,10 +529,7 @@ pub(crate) fn check_url(s: &str) -> Result<(), String> {
     if s.contains("{{") {
         return Err("address templates are not supported".into());
     }
-    let rest = s
-        .strip_prefix("https://")
-        .or_else(|| s.strip_prefix("http://"))
-        .ok_or(EXPECTED)?;
+    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).ok_or(EXPECTED)?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if authority.is_empty() || authority.contains('@') {
         return Err(EXPECTED.into());
@@ -544,8 +544,8 @@ pub(crate) fn check_url(s: &str) -> Result<(), String> {
 }
 
 fn seal(ctx: Ctx<'_>, item: &Item) -> Result<SealStanza, ConfigError> {
-    let seal_type = type_label(ctx, "seal", item)?;
     let items = body(ctx, "seal", item)?;
+    let seal_type = type_label(ctx, "seal", item)?;
     match seal_type.as_str() {
         t if SEAL_TYPES.contains(&t) => {}
         t if SEAL_OPENBAO_ONLY.contains(&t) => {
@@ -571,11 +571,7 @@ fn seal(ctx: Ctx<'_>, item: &Item) -> Result<SealStanza, ConfigError> {
             as_bool(&v).map_err(|reason| ctx.invalid(&format!("seal.{seal_type}.disabled"), reason, pos))?
         }
     };
-    Ok(SealStanza {
-        seal_type,
-        disabled,
-        attrs,
-    })
+    Ok(SealStanza { seal_type, disabled, attrs })
 }
 
 #[cfg(test)]
@@ -585,7 +581,15 @@ mod tests {
     /// Listen addresses Go would bind are accepted; the rest say why not.
     #[test]
     fn listen_addresses() {
-        for ok in ["127.0.0.1:8200", "0.0.0.0:0", ":8200", "[::1]:8200", "[::]:8200", "localhost:8200", "vault-1.example.com:443"] {
+        for ok in [
+            "127.0.0.1:8200",
+            "0.0.0.0:0",
+            ":8200",
+            "[::1]:8200",
+            "[::]:8200",
+            "localhost:8200",
+            "vault-1.example.com:443",
+        ] {
             assert_eq!(check_host_port(ok), Ok(()), "{ok}");
         }
         for (bad, why) in [
@@ -607,7 +611,13 @@ mod tests {
     /// Advertised addresses must be http(s) URLs.
     #[test]
     fn urls() {
-        for ok in ["https://127.0.0.1:8200", "http://[::1]:8200", "https://coffer.example.com", "https://h:8201/", "https://[::1]"] {
+        for ok in [
+            "https://127.0.0.1:8200",
+            "http://[::1]:8200",
+            "https://coffer.example.com",
+            "https://h:8201/",
+            "https://[::1]",
+        ] {
             assert_eq!(check_url(ok), Ok(()), "{ok}");
         }
         for bad in ["foo", "127.0.0.1:8200", "https://", "tcp://h:1", "https://h:x", "https://u@h:1", "https://a b"] {

@@ -286,10 +286,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Config, ConfigError> {
     }
     let mut files = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|source| ConfigError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let meta = std::fs::metadata(path).map_err(|source| ConfigError::Io { path: path.clone(), source })?;
         if meta.is_dir() {
             for file in dir_files(path)? {
                 files.push(read_file(&file)?);
@@ -298,11 +295,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Config, ConfigError> {
             files.push(read_file(path)?);
         }
     }
-    let origin = paths
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let origin = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
     assemble(files, &origin)
 }
 
@@ -320,10 +313,7 @@ fn parse_file(src: &str, source_name: &str) -> Result<FileConfig, ConfigError> {
 }
 
 fn read_file(path: &Path) -> Result<(String, FileConfig), ConfigError> {
-    let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
     let name = path.display().to_string();
     let file = parse_file(&src, &name)?;
     Ok((name, file))
@@ -332,10 +322,7 @@ fn read_file(path: &Path) -> Result<(String, FileConfig), ConfigError> {
 /// The `*.hcl` and `*.json` files of a directory, in lexical order, without editor temporary
 /// files (`x~`, `.#x`, `#x#`) and subdirectories.
 fn dir_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
-    let io = |source| ConfigError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
+    let io = |source| ConfigError::Io { path: dir.to_path_buf(), source };
     let mut names = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let entry = entry.map_err(io)?;
@@ -361,18 +348,12 @@ fn dir_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
 /// OpenBao's `checkSkipPaths`: a `.hcl`/`.json` file given explicitly is skipped when its
 /// directory is also given, since the directory already loads it.
 fn covered_by_dir(file: &Path, all: &[PathBuf]) -> bool {
-    let is_config = file
-        .extension()
-        .is_some_and(|e| e == "hcl" || e == "json");
+    let is_config = file.extension().is_some_and(|e| e == "hcl" || e == "json");
     let Some(parent) = std::path::absolute(file).ok().and_then(|a| a.parent().map(Path::to_path_buf)) else {
         return false;
     };
     is_config
-        && all
-            .iter()
-            .filter(|p| p.as_path() != file)
-            .filter_map(|p| std::path::absolute(p).ok())
-            .any(|p| p == parent)
+        && all.iter().filter(|p| p.as_path() != file).filter_map(|p| std::path::absolute(p).ok()).any(|p| p == parent)
 }
 
 /// Merges files (in order) and applies defaults and whole-configuration checks.
@@ -415,17 +396,16 @@ fn assemble(files: Vec<(String, FileConfig)>, origin: &str) -> Result<Config, Co
         cluster_name = fc.cluster_name.or(cluster_name);
         disable_mlock |= fc.disable_mlock;
         raw_storage_endpoint |= fc.raw_storage_endpoint;
-        for (given, merged) in [
-            (fc.default_lease_ttl, &mut default_lease_ttl),
-            (fc.max_lease_ttl, &mut max_lease_ttl),
-        ] {
+        for (given, merged) in [(fc.default_lease_ttl, &mut default_lease_ttl), (fc.max_lease_ttl, &mut max_lease_ttl)]
+        {
             if let Some(d) = given {
                 if merged.as_ref().is_none_or(|(m, _)| d > *m) {
                     *merged = Some((d, source.clone()));
                 }
             }
         }
-        default_max_request_duration = default_max_request_duration.max(fc.default_max_request_duration.unwrap_or_default());
+        default_max_request_duration =
+            default_max_request_duration.max(fc.default_max_request_duration.unwrap_or_default());
         log_level = fc.log_level.or(log_level);
         log_format = fc.log_format.or(log_format);
         warnings.extend(fc.warnings);
@@ -445,7 +425,9 @@ fn assemble(files: Vec<(String, FileConfig)>, origin: &str) -> Result<Config, Co
             return Err(ConfigError::Invalid {
                 file: third.clone(),
                 key: "seal".into(),
-                reason: "at most two seal stanzas are permitted (the active seal, and a disabled one during a migration)".into(),
+                reason:
+                    "at most two seal stanzas are permitted (the active seal, and a disabled one during a migration)"
+                        .into(),
                 pos: None,
             })
         }
@@ -455,7 +437,9 @@ fn assemble(files: Vec<(String, FileConfig)>, origin: &str) -> Result<Config, Co
             return Err(ConfigError::Invalid {
                 file,
                 key: "seal".into(),
-                reason: format!("two seals provided but {which} (during a seal migration exactly one must have disabled = true)"),
+                reason: format!(
+                    "two seals provided but {which} (during a seal migration exactly one must have disabled = true)"
+                ),
                 pos: None,
             });
         }
@@ -485,12 +469,7 @@ fn assemble(files: Vec<(String, FileConfig)>, origin: &str) -> Result<Config, Co
             ),
             _ => ("default_lease_ttl", origin.to_string(), "is larger than max_lease_ttl".to_string()),
         };
-        return Err(ConfigError::Invalid {
-            file,
-            key: key.into(),
-            reason,
-            pos: None,
-        });
+        return Err(ConfigError::Invalid { file, key: key.into(), reason, pos: None });
     }
 
     if drafts.is_empty() {
@@ -531,13 +510,15 @@ fn assemble(files: Vec<(String, FileConfig)>, origin: &str) -> Result<Config, Co
 
 /// A duration the way it would be written in the file.
 fn show(d: Duration) -> String {
+    // (`u64::is_multiple_of` is newer than the workspace's rust-version.)
     let s = d.as_secs();
+    let (hours, minutes) = ((s / 3600, s % 3600), (s / 60, s % 60));
     if d.subsec_nanos() != 0 {
         format!("{d:?}")
-    } else if s % 3600 == 0 {
-        format!("{}h", s / 3600)
-    } else if s % 60 == 0 {
-        format!("{}m", s / 60)
+    } else if hours.1 == 0 {
+        format!("{}h", hours.0)
+    } else if minutes.1 == 0 {
+        format!("{}m", minutes.0)
     } else {
         format!("{s}s")
     }
@@ -576,11 +557,7 @@ mod tests {
         attrs.insert("nested".into(), serde_json::json!({"session_token": "tok-secret", "region": "eu"}));
         attrs.insert("access_key".into(), "AKIA-secret".into());
         attrs.insert("lib".into(), "/usr/lib/softhsm/libsofthsm2.so".into());
-        let seal = SealStanza {
-            seal_type: "pkcs11".into(),
-            disabled: false,
-            attrs,
-        };
+        let seal = SealStanza { seal_type: "pkcs11".into(), disabled: false, attrs };
         let shown = format!("{seal:?} {seal:#?}");
         assert!(!shown.contains("secret"), "{shown}");
         assert!(shown.contains("libsofthsm2.so") && shown.contains("eu"), "{shown}");

@@ -37,8 +37,17 @@ pub(crate) enum Kind {
 /// attributes written as objects, e.g. `storage = { raft = { ... } }`) as blocks.
 pub(crate) fn block_labels(key: &str) -> Option<usize> {
     match key {
-        "storage" | "backend" | "ha_storage" | "ha_backend" | "service_registration" | "seal"
-        | "kms" | "hsm" | "listener" | "user_lockout" | "initialize" => Some(1),
+        "storage"
+        | "backend"
+        | "ha_storage"
+        | "ha_backend"
+        | "service_registration"
+        | "seal"
+        | "kms"
+        | "hsm"
+        | "listener"
+        | "user_lockout"
+        | "initialize" => Some(1),
         "audit" => Some(2),
         "telemetry" => Some(0),
         _ => None,
@@ -49,9 +58,7 @@ pub(crate) fn block_labels(key: &str) -> Option<usize> {
 /// content; we take the extension, and also read as JSON anything whose first character is `{`
 /// (which can never be valid HCL).
 fn is_json(src: &str, source_name: &str) -> bool {
-    let by_name = std::path::Path::new(source_name)
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let by_name = std::path::Path::new(source_name).extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     by_name || src.trim_start().starts_with('{')
 }
 
@@ -65,11 +72,7 @@ pub(crate) fn parse(src: &str, source_name: &str) -> Result<Vec<Item>, ConfigErr
 }
 
 fn syntax(source_name: &str, pos: Option<Pos>, message: impl Into<String>) -> ConfigError {
-    ConfigError::Syntax {
-        file: source_name.to_string(),
-        pos,
-        message: message.into(),
-    }
+    ConfigError::Syntax { file: source_name.to_string(), pos, message: message.into() }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -77,10 +80,7 @@ fn syntax(source_name: &str, pos: Option<Pos>, message: impl Into<String>) -> Co
 
 fn parse_json(src: &str, source_name: &str) -> Result<Vec<Item>, ConfigError> {
     let value: Value = serde_json::from_str(src).map_err(|e| {
-        let pos = (e.line() > 0).then(|| Pos {
-            line: e.line(),
-            column: e.column(),
-        });
+        let pos = (e.line() > 0).then(|| Pos { line: e.line(), column: e.column() });
         // serde_json appends " at line L column C"; we print the position ourselves.
         let text = e.to_string();
         let message = match text.rfind(" at line ") {
@@ -90,35 +90,21 @@ fn parse_json(src: &str, source_name: &str) -> Result<Vec<Item>, ConfigError> {
         syntax(source_name, pos, message)
     })?;
     let Value::Object(top) = value else {
-        return Err(syntax(
-            source_name,
-            None,
-            "a JSON configuration must be an object at the top level",
-        ));
+        return Err(syntax(source_name, None, "a JSON configuration must be an object at the top level"));
     };
     let mut items = Vec::new();
     for (key, value) in top {
         match block_labels(&key) {
             Some(n) => expand_blocks(&key, &value, n, Vec::new(), None, &mut items)
                 .map_err(|reason| invalid(source_name, &key, reason, None))?,
-            None => items.push(Item {
-                key,
-                labels: Vec::new(),
-                pos: None,
-                kind: Kind::Value(value),
-            }),
+            None => items.push(Item { key, labels: Vec::new(), pos: None, kind: Kind::Value(value) }),
         }
     }
     Ok(items)
 }
 
 fn invalid(source_name: &str, key: &str, reason: String, pos: Option<Pos>) -> ConfigError {
-    ConfigError::Invalid {
-        file: source_name.to_string(),
-        key: key.to_string(),
-        reason,
-        pos,
-    }
+    ConfigError::Invalid { file: source_name.to_string(), key: key.to_string(), reason, pos }
 }
 
 /// Reads a JSON value as HCL v1 does for a block taking `labels` labels: one object level per
@@ -149,19 +135,9 @@ fn expand_blocks(
         Value::Object(map) => {
             let body = map
                 .iter()
-                .map(|(k, v)| Item {
-                    key: k.clone(),
-                    labels: Vec::new(),
-                    pos,
-                    kind: Kind::Value(v.clone()),
-                })
+                .map(|(k, v)| Item { key: k.clone(), labels: Vec::new(), pos, kind: Kind::Value(v.clone()) })
                 .collect();
-            out.push(Item {
-                key: key.to_string(),
-                labels: seen,
-                pos,
-                kind: Kind::Block(body),
-            });
+            out.push(Item { key: key.to_string(), labels: seen, pos, kind: Kind::Block(body) });
             Ok(())
         }
         _ => Err(if labels == 0 {
@@ -190,24 +166,14 @@ impl Lines {
     fn pos(&self, offset: usize) -> Pos {
         let line = self.starts.partition_point(|&s| s <= offset);
         let start = self.starts.get(line.saturating_sub(1)).copied().unwrap_or(0);
-        Pos {
-            line,
-            column: offset.saturating_sub(start) + 1,
-        }
+        Pos { line, column: offset.saturating_sub(start) + 1 }
     }
 }
 
 fn parse_hcl(src: &str, source_name: &str) -> Result<Vec<Item>, ConfigError> {
     let body = hcl::edit::parser::parse_body(src).map_err(|e| {
         let loc = e.location();
-        syntax(
-            source_name,
-            Some(Pos {
-                line: loc.line(),
-                column: loc.column(),
-            }),
-            e.message(),
-        )
+        syntax(source_name, Some(Pos { line: loc.line(), column: loc.column() }), e.message())
     })?;
     let lines = Lines::new(src);
     let mut items = Vec::new();
@@ -234,12 +200,7 @@ fn body_items(body: &Body, lines: &Lines, source_name: &str, prefix: &str) -> Re
                 let pos = attr.span().map(|r| lines.pos(r.start));
                 let value = literal(&attr.value)
                     .map_err(|reason| invalid(source_name, &format!("{prefix}{key}"), reason, pos))?;
-                items.push(Item {
-                    key,
-                    labels: Vec::new(),
-                    pos,
-                    kind: Kind::Value(value),
-                });
+                items.push(Item { key, labels: Vec::new(), pos, kind: Kind::Value(value) });
             }
             Structure::Block(block) => {
                 let key = block.ident.as_str().to_string();
@@ -287,12 +248,10 @@ fn literal(expr: &Expression) -> Result<Value, String> {
         Expression::StringTemplate(template) => Value::String(template_literal(template)?),
         Expression::HeredocTemplate(heredoc) => Value::String(template_literal(&heredoc.template)?),
         Expression::Parenthesis(inner) => literal(inner.inner())?,
-        Expression::UnaryOp(op) if *op.operator.value() == UnaryOperator::Neg => {
-            match literal(&op.expr)? {
-                Value::Number(n) => negate(&n)?,
-                _ => return Err(NOT_LITERAL.into()),
-            }
-        }
+        Expression::UnaryOp(op) if *op.operator.value() == UnaryOperator::Neg => match literal(&op.expr)? {
+            Value::Number(n) => negate(&n)?,
+            _ => return Err(NOT_LITERAL.into()),
+        },
         Expression::Variable(name) => {
             return Err(format!(
                 "expected a literal value, found the bare name `{}` (quote it if it is a string)",
@@ -320,9 +279,7 @@ fn negate(n: &serde_json::Number) -> Result<Value, String> {
     if let Some(i) = n.as_i64() {
         i.checked_neg().map(Value::from).ok_or_else(|| "number out of range".to_string())
     } else if let Some(f) = n.as_f64() {
-        serde_json::Number::from_f64(-f)
-            .map(Value::Number)
-            .ok_or_else(|| "number out of range".to_string())
+        serde_json::Number::from_f64(-f).map(Value::Number).ok_or_else(|| "number out of range".to_string())
     } else {
         Err("number out of range".into())
     }
@@ -411,7 +368,9 @@ mod tests {
     /// Expressions HCL 2 would evaluate are refused, naming the key and position.
     #[test]
     fn hcl_expressions_are_refused() {
-        for src in ["a = \"x${b}\"", "a = b", "a = 1 + 2", "a = f(1)", "a = true ? 1 : 2", "a = \"%{if true}x%{endif}\""] {
+        for src in
+            ["a = \"x${b}\"", "a = b", "a = 1 + 2", "a = f(1)", "a = true ? 1 : 2", "a = \"%{if true}x%{endif}\""]
+        {
             let err = one_value(src).expect_err(src).to_string();
             assert!(err.contains("t.hcl: a: "), "{src}: {err}");
             assert!(err.contains("(line 1, column 1)"), "{src}: {err}");
@@ -448,6 +407,9 @@ mod tests {
         assert!(matches!(err, ConfigError::Syntax { pos: Some(Pos { line: 2, .. }), .. }), "{err}");
         let err = parse("{\n\"a\": 1,\n}", "a.json").expect_err("bad");
         assert!(matches!(err, ConfigError::Syntax { pos: Some(Pos { line: 3, .. }), .. }), "{err}");
-        assert!(err.to_string().starts_with("error loading configuration from a.json: syntax error at line 3"), "{err}");
+        assert!(
+            err.to_string().starts_with("error loading configuration from a.json: syntax error at line 3"),
+            "{err}"
+        );
     }
 }

@@ -34,13 +34,8 @@ pub(crate) fn as_string(v: &Value) -> Result<String, String> {
 /// `parseutil.ParseInt`: integers and integer strings.
 pub(crate) fn as_int(v: &Value) -> Result<i64, String> {
     match v {
-        Value::Number(n) => n
-            .as_i64()
-            .ok_or_else(|| format!("expected a whole number, found {n}")),
-        Value::String(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| format!("expected a whole number, found {s:?}")),
+        Value::Number(n) => n.as_i64().ok_or_else(|| format!("expected a whole number, found {n}")),
+        Value::String(s) => s.trim().parse().map_err(|_| format!("expected a whole number, found {s:?}")),
         other => Err(format!("expected a whole number, found {}", kind(other))),
     }
 }
@@ -54,17 +49,16 @@ pub(crate) fn as_duration(v: &Value) -> Result<Duration, String> {
             let secs = match n.as_i64() {
                 Some(i) => i,
                 None => match n.as_f64() {
-                    Some(f) if f.is_finite() && f >= 0.0 && f < 9.3e9 => f.trunc() as i64,
+                    Some(f) if (0.0..9.3e9).contains(&f) => f.trunc() as i64,
                     Some(f) if f < 0.0 => -1,
                     _ => i64::MAX,
                 },
             };
             seconds(secs).map_err(|why| format!("{why} {n}"))
         }
-        other => Err(format!(
-            "could not parse duration from {} (expected e.g. \"90s\" or a number of seconds)",
-            kind(other)
-        )),
+        other => {
+            Err(format!("could not parse duration from {} (expected e.g. \"90s\" or a number of seconds)", kind(other)))
+        }
     }
 }
 
