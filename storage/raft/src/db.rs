@@ -42,6 +42,8 @@ fn options(create: bool) -> Options {
     // RocksDB's own info log lives in the data directory; keep it small.
     o.set_keep_log_file_num(4);
     o.set_max_log_file_size(4 << 20);
+    // Bound the write-ahead log so restarts replay little; RocksDB flushes memtables to keep it so.
+    o.set_max_total_wal_size(64 << 20);
     o
 }
 

@@ -181,9 +181,9 @@ fn resolve_identity(db: &rocksdb::DB, path: &Path, configured: &str) -> Result<N
             path.display(),
             r.name
         ))),
-        None if configured.is_empty() => Err(StorageError::InvalidInput(
-            "raft storage needs a node_id for a new data directory".into(),
-        )),
+        None if configured.is_empty() => {
+            Err(StorageError::InvalidInput("raft storage needs a node_id for a new data directory".into()))
+        }
         None => {
             let identity = NodeIdentity { name: configured.to_string(), id: node_id_for(configured) };
             let raft = db::cf(db, CF_RAFT)?;
@@ -294,10 +294,8 @@ impl RaftStorage {
                 .map_err(|_| StorageError::Unavailable(not_ready()))?
                 .map_err(from_check_leader)?;
         } else {
-            let committed = raft
-                .with_raft_state(|st| st.committed.as_ref().map(|l| l.index))
-                .await
-                .map_err(from_fatal)?;
+            let committed =
+                raft.with_raft_state(|st| st.committed.as_ref().map(|l| l.index)).await.map_err(from_fatal)?;
             raft.wait(Some(remaining))
                 .applied_index_at_least(committed, "applied up to committed")
                 .await

@@ -57,7 +57,7 @@ fn read_range(db: &DB, range: impl RangeBounds<u64>) -> Result<Vec<Entry>> {
     Ok(out)
 }
 
-fn last_entry_id(db: &DB) -> Result<Option<LogId>> {
+pub(crate) fn last_entry_id(db: &DB) -> Result<Option<LogId>> {
     let mut it = db.raw_iterator_cf(cf(db, CF_LOGS)?);
     it.seek_to_last();
     if it.valid() {
@@ -90,7 +90,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
 impl LogStore {
     fn log_state(&self) -> Result<LogState<TypeConfig>> {
         let last_purged: Option<LogId> = db::get(&self.db, CF_RAFT, raft_key::LAST_PURGED)?;
-        let last = last_entry_id(&self.db)?.or_else(|| last_purged.clone());
+        let last = last_entry_id(&self.db)?.or(last_purged);
         Ok(LogState { last_purged_log_id: last_purged, last_log_id: last })
     }
 
@@ -151,14 +151,19 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         Ok(c.flatten())
     }
 
-    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> std::result::Result<(), RaftStorageError>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> std::result::Result<(), RaftStorageError>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
         let mut encoded = Vec::new();
         for e in entries {
-            encoded.push((index_key(e.log_id.index), db::encode(&e).map_err(|e| to_raft(e, StorageIOError::write_logs))?));
+            encoded
+                .push((index_key(e.log_id.index), db::encode(&e).map_err(|e| to_raft(e, StorageIOError::write_logs))?));
         }
         let n = encoded.len() as u64;
         let db = self.db.clone();
@@ -175,7 +180,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         match written {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(to_raft(e, StorageIOError::write_logs)),
-            Err(join) => return Err(to_raft(Error::Task(format!("log write task failed: {join}")), StorageIOError::write_logs)),
+            Err(join) => {
+                return Err(to_raft(Error::Task(format!("log write task failed: {join}")), StorageIOError::write_logs))
+            }
         }
         self.stats.appends.fetch_add(1, Ordering::Relaxed);
         self.stats.entries.fetch_add(n, Ordering::Relaxed);

@@ -33,7 +33,8 @@ pub(crate) trait Transport: Send + Sync + 'static {
         rpc: AppendEntriesRequest<TypeConfig>,
     ) -> Result<AppendEntriesResponse<NodeId>, TransportError>;
 
-    async fn vote(&self, target: &CofferNode, rpc: VoteRequest<NodeId>) -> Result<VoteResponse<NodeId>, TransportError>;
+    async fn vote(&self, target: &CofferNode, rpc: VoteRequest<NodeId>)
+        -> Result<VoteResponse<NodeId>, TransportError>;
 
     async fn install_snapshot(
         &self,
@@ -61,7 +62,11 @@ impl Transport for NoTransport {
         Err(Self::refuse(target))
     }
 
-    async fn vote(&self, target: &CofferNode, _rpc: VoteRequest<NodeId>) -> Result<VoteResponse<NodeId>, TransportError> {
+    async fn vote(
+        &self,
+        target: &CofferNode,
+        _rpc: VoteRequest<NodeId>,
+    ) -> Result<VoteResponse<NodeId>, TransportError> {
         Err(Self::refuse(target))
     }
 

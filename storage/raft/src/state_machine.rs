@@ -71,14 +71,14 @@ impl StateMachine {
                         }
                     }
                 }
-                EntryPayload::Membership(m) => membership = Some(StoredMembership::new(Some(e.log_id.clone()), m)),
+                EntryPayload::Membership(m) => membership = Some(StoredMembership::new(Some(e.log_id), m)),
             }
             last = Some(e.log_id);
             replies.push(Response);
         }
         let Some(last) = last else { return Ok(replies) };
         let sm = cf(&self.db, CF_SM)?;
-        batch.put_cf(sm, sm_key::LAST_APPLIED, db::encode(&Some(last.clone()))?);
+        batch.put_cf(sm, sm_key::LAST_APPLIED, db::encode(&Some(last))?);
         if let Some(m) = &membership {
             batch.put_cf(sm, sm_key::MEMBERSHIP, db::encode(m)?);
         }
@@ -153,7 +153,7 @@ fn build(db: &DB) -> Result<(SnapshotMeta, Vec<u8>)> {
         Some(l) => format!("{}-{}-{nanos}", l.leader_id, l.index),
         None => format!("none-{nanos}"),
     };
-    let meta = SnapshotMeta { last_log_id: last_applied.clone(), last_membership: membership.clone(), snapshot_id };
+    let meta = SnapshotMeta { last_log_id: last_applied, last_membership: membership.clone(), snapshot_id };
     let payload = SnapshotPayload { format: SNAPSHOT_FORMAT, last_applied, membership, kv };
     Ok((meta, db::encode(&payload)?))
 }
@@ -162,7 +162,12 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> std::result::Result<Snapshot, RaftStorageError> {
         let (meta, data) = build(&self.db).map_err(|e| to_raft(e, StorageIOError::read_state_machine))?;
         let record = || -> Result<()> {
-            self.db.put_cf_opt(cf(&self.db, CF_SM)?, sm_key::SNAPSHOT_META, db::encode(&meta)?, &WriteOptions::default())?;
+            self.db.put_cf_opt(
+                cf(&self.db, CF_SM)?,
+                sm_key::SNAPSHOT_META,
+                db::encode(&meta)?,
+                &WriteOptions::default(),
+            )?;
             Ok(())
         };
         record().map_err(|e| to_raft(e, StorageIOError::write_state_machine))?;
@@ -175,7 +180,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     type SnapshotBuilder = SnapshotBuilder;
 
     async fn applied_state(&mut self) -> std::result::Result<(Option<LogId>, StoredMembership), RaftStorageError> {
-        Ok((self.last_applied.clone(), self.membership.clone()))
+        Ok((self.last_applied, self.membership.clone()))
     }
 
     async fn apply<I>(&mut self, entries: I) -> std::result::Result<Vec<Response>, RaftStorageError>

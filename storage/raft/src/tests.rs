@@ -426,3 +426,44 @@ async fn t70_kill9_loses_no_acknowledged_write() {
         s.shutdown().await.expect("shutdown");
     }
 }
+
+/// Entries in the log past the state machine's `last_applied` are applied on restart, whether
+/// the saved committed index covers them (re-apply) or not (the restarted leader commits them).
+#[tokio::test]
+async fn t71_logged_but_unapplied_entries_are_applied_on_restart() {
+    use crate::types::{Entry, LogId, Request};
+    for mark_committed in [true, false] {
+        let (dir, s) = bootstrapped().await;
+        s.put("before", b"b".to_vec()).await.expect("put");
+        s.shutdown().await.expect("shutdown");
+        let ghost_index;
+        {
+            // Simulate a crash after the log write and before the state machine write.
+            let raw = db::open(dir.path(), false).expect("open raw");
+            let last = log_store::last_entry_id(&raw).expect("read log").expect("a last entry");
+            let id = LogId::new(last.leader_id, last.index + 1);
+            ghost_index = id.index;
+            let entry = Entry {
+                log_id: id,
+                payload: openraft::EntryPayload::Normal(Request {
+                    ops: vec![Op::Put { key: "ghost".into(), value: b"g".to_vec() }],
+                }),
+            };
+            let logs = db::cf(&raw, db::CF_LOGS).expect("cf");
+            raw.put_cf(logs, db::index_key(id.index), db::encode(&entry).expect("encode")).expect("write entry");
+            if mark_committed {
+                let r = db::cf(&raw, db::CF_RAFT).expect("cf");
+                raw.put_cf(r, raft_key::COMMITTED, db::encode(&Some(id)).expect("encode")).expect("write committed");
+            }
+            raw.flush_wal(true).expect("sync");
+        }
+        let s = RaftStorage::open(cfg(dir.path())).await.expect("reopen");
+        s.wait_ready(Duration::from_secs(5)).await.expect("ready");
+        assert_eq!(s.get("ghost").await.expect("get").as_deref(), Some(&b"g"[..]), "committed={mark_committed}");
+        assert_eq!(s.get("before").await.expect("get").as_deref(), Some(&b"b"[..]));
+        let st = s.status().expect("status");
+        assert!(st.applied_index >= Some(ghost_index), "{st:?}");
+        s.put("after", vec![]).await.expect("write after restart");
+        s.shutdown().await.expect("shutdown");
+    }
+}
