@@ -86,7 +86,12 @@ coffer_bin() {
   echo "$target/release/coffer"
 }
 
-server_version() { "$1" version 2>/dev/null | head -1 || "$1" --version 2>/dev/null | head -1 || echo unknown; }
+server_version() {
+  local v
+  v=$("$1" version 2>/dev/null | head -1) || true
+  [ -n "$v" ] || v=$("$1" --version 2>/dev/null | head -1) || true
+  echo "${v:-unknown}"
+}
 
 # ---------------------------------------------------------------- server lifecycle
 
