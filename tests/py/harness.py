@@ -90,6 +90,8 @@ def coffer_binary() -> str:
     """
     env = os.environ.get("COFFER_BIN")
     if env:
+        if not (os.path.isfile(env) and os.access(env, os.X_OK)):
+            raise RuntimeError(f"COFFER_BIN={env} is not an executable file")
         return env
     candidates = []
     if os.environ.get("CARGO_TARGET_DIR"):
@@ -240,6 +242,10 @@ class Server:
         if not self.port:
             self._pick_ports()
 
+    def __repr__(self) -> str:  # no keys or tokens in assertion output
+        state = "running" if self.running else "stopped"
+        return f"<Server {SERVER_KIND} {self.addr} {state} {self.workdir}>"
+
     # paths -----------------------------------------------------------------
     @property
     def data_dir(self) -> Path:
@@ -349,6 +355,7 @@ class Server:
         last_err: Any = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self._reap()
                 raise ServerStartError(
                     f"server exited with code {self.proc.returncode} before answering",
                     self.log_tail(),
@@ -448,12 +455,6 @@ class Server:
             stdin=subprocess.DEVNULL,
         )
 
-    def bao_json(self, *args: str, token: Optional[str] = "root", ok=(0,)) -> Any:
-        """Run ``bao ARGS -format=json`` and parse stdout; assert the exit code."""
-        cp = self.bao(*args, "-format=json", token=token)
-        assert cp.returncode in ok, f"bao {' '.join(args)} -> {cp.returncode}\n{cp.stderr}"
-        return json.loads(cp.stdout)
-
     def http(
         self, method: str, path: str, body: Any = None, *, token: Optional[str] = None, **kw
     ) -> Response:
@@ -507,9 +508,6 @@ class Server:
             if time.monotonic() > deadline:
                 raise AssertionError(f"not active after {timeout}s: {r!r}\n{self.log_tail()}")
             time.sleep(0.05)
-
-    def __hash__(self) -> int:
-        return id(self)
 
 
 class ServerStartError(AssertionError):
