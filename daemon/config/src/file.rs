@@ -174,14 +174,24 @@ const UNKNOWN: &str = "unknown key; ignored";
 pub(crate) fn interpret(items: Vec<Item>, source: &str) -> Result<FileConfig, ConfigError> {
     let ctx = Ctx { source };
     let mut fc = FileConfig::default();
-    let mut storage_items = Vec::new();
-    let mut backend_items = Vec::new();
+    // `backend` is the old name of `storage`; when both are given, storage wins (as OpenBao).
+    let has_storage = items.iter().any(|i| i.key == "storage");
 
     for item in items {
         let key = item.key.as_str();
         match key {
-            "storage" => storage_items.push(item),
-            "backend" => backend_items.push(item),
+            "backend" if has_storage => fc.warnings.push(ctx.warning(
+                key,
+                "ignored because a \"storage\" stanza is given (backend is its old name)",
+                item.pos,
+            )),
+            "storage" | "backend" => {
+                if fc.storage.is_some() {
+                    return Err(ctx.invalid(key, format!("only one {key:?} block is permitted"), item.pos));
+                }
+                let storage = storage(ctx, key, &item, &mut fc)?;
+                fc.storage = Some((storage, item.pos));
+            }
             "listener" => {
                 let listener = listener(ctx, &item, &mut fc.warnings)?;
                 fc.listeners.push(listener);
@@ -236,24 +246,6 @@ pub(crate) fn interpret(items: Vec<Item>, source: &str) -> Result<FileConfig, Co
         }
     }
 
-    let (chosen, name) = if storage_items.is_empty() {
-        (backend_items, "backend")
-    } else {
-        for ignored in &backend_items {
-            fc.warnings.push(ctx.warning(
-                "backend",
-                "ignored because a \"storage\" stanza is given (backend is its old name)",
-                ignored.pos,
-            ));
-        }
-        (storage_items, "storage")
-    };
-    if let Some(second) = chosen.get(1) {
-        return Err(ctx.invalid(name, format!("only one {name:?} block is permitted"), second.pos));
-    }
-    if let Some(item) = chosen.first() {
-        fc.storage = Some((storage(ctx, name, item, &mut fc)?, item.pos));
-    }
     Ok(fc)
 }
 

@@ -10,9 +10,9 @@ fn t40_unknown_keys_warn_with_position() {
     assert_eq!(
         c.warnings,
         [
+            "w.hcl:2:3: storage.inmem.bogus: unknown key; ignored",
             "w.hcl:6:3: listener.tcp.bogus_key: unknown key; ignored",
             "w.hcl:8:1: foo: unknown key; ignored",
-            "w.hcl:2:3: storage.inmem.bogus: unknown key; ignored",
         ]
     );
 }
