@@ -284,6 +284,35 @@ pub fn load(paths: &[PathBuf]) -> Result<Config, ConfigError> {
     if paths.is_empty() {
         return Err(ConfigError::NoConfig);
     }
+    let files = read_paths(paths)?;
+    assemble(files, &origin(paths))
+}
+
+/// Loads `paths` on top of a base configuration text, as OpenBao's `server -dev -config=...`
+/// does: the files merge onto the base like later files do (listeners appended, later strings
+/// win, ...), they need not give a storage stanza, and if one of them does, it replaces the
+/// base's. `paths` may be empty. `base_name` names the base in messages (e.g. `"dev-mode"`).
+pub fn load_onto(base_src: &str, base_name: &str, paths: &[PathBuf]) -> Result<Config, ConfigError> {
+    let mut base = parse_file(base_src, base_name)?;
+    let files = read_paths(paths)?;
+    if files.iter().any(|(_, f)| f.storage.is_some()) {
+        base.storage = None;
+    }
+    let mut all = vec![(base_name.to_string(), base)];
+    all.extend(files);
+    let origin = std::iter::once(base_name.to_string())
+        .chain(paths.iter().map(|p| p.display().to_string()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    assemble(all, &origin)
+}
+
+fn origin(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+/// Reads every file named by `paths` (directories expanded), in order.
+fn read_paths(paths: &[PathBuf]) -> Result<Vec<(String, FileConfig)>, ConfigError> {
     let mut files = Vec::new();
     for path in paths {
         let meta = std::fs::metadata(path).map_err(|source| ConfigError::Io { path: path.clone(), source })?;
@@ -295,8 +324,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Config, ConfigError> {
             files.push(read_file(path)?);
         }
     }
-    let origin = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
-    assemble(files, &origin)
+    Ok(files)
 }
 
 /// Parses and checks one configuration text. `source_name` is used in messages and picks the

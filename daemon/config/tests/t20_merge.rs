@@ -170,3 +170,30 @@ fn t27_seal_pairs() {
     let err = load(&[a, b, c.clone()]).expect_err("three seals").to_string();
     assert!(err.contains(&format!("{}: seal: at most two seal stanzas", c.display())), "{err}");
 }
+
+const DEV: &str = "storage \"inmem\" {}\nlistener \"tcp\" {\n  address = \"127.0.0.1:8200\"\n  tls_disable = true\n}\n";
+
+/// `-dev -config=...`: files merge onto the dev configuration; a file's storage replaces the
+/// dev storage (as OpenBao), files without storage are fine, and errors still name the file.
+#[test]
+fn t28_load_onto_a_base() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = write(dir.path(), "extra.hcl", &format!("{LISTENER}log_level = \"debug\"\n"));
+    let c = coffer_config::load_onto(DEV, "dev-mode", std::slice::from_ref(&extra)).expect("valid");
+    assert_eq!(c.storage, Storage::Inmem);
+    assert_eq!(c.listeners.len(), 2);
+    assert_eq!(c.log_level, Some(LogLevel::Debug));
+
+    let raft = write(dir.path(), "raft.hcl", "storage \"raft\" {\n  path = \"/d\"\n}\n");
+    let c = coffer_config::load_onto(DEV, "dev-mode", &[raft]).expect("valid");
+    assert!(matches!(c.storage, Storage::Raft { .. }));
+
+    assert_eq!(coffer_config::load_onto(DEV, "dev-mode", &[]).expect("valid").listeners.len(), 1);
+
+    let bad = write(dir.path(), "bad.hcl", "max_lease_ttl = \"x\"\n");
+    let err = coffer_config::load_onto(DEV, "dev-mode", std::slice::from_ref(&bad)).expect_err("bad");
+    assert!(
+        err.to_string().starts_with(&format!("error loading configuration from {}: max_lease_ttl:", bad.display())),
+        "{err}"
+    );
+}
