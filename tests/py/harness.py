@@ -20,6 +20,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,6 +124,19 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    """preexec_fn: ask Linux to SIGKILL the server if the test process dies
+    (even by SIGKILL, when no finalizer can run), so no server outlives a run."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except Exception:
+        pass
 
 
 def clean_env(home: Path, **extra: str) -> dict:
@@ -346,6 +360,7 @@ class Server:
             env=clean_env(self.home),
             cwd=self.workdir,
             start_new_session=True,  # a Ctrl-C on pytest must not hit it first
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         _LIVE.add(self)
 
