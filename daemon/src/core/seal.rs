@@ -1,0 +1,347 @@
+//! The seal lifecycle: init, unseal, seal, and the status endpoints that work while sealed.
+//!
+//! Physical records written outside the barrier (the seal needs them before the barrier opens):
+//! - `core/seal-config`: the seal configuration as JSON; its presence means "initialized".
+//! - `core/root-key`: the root key wrapped by the seal.
+//!
+//! The barrier's keyring (`core/keyring`) is encrypted under the root key.
+use super::error::{CoreError, Result};
+use super::request::obj;
+use super::{Core, API_VERSION};
+use coffer_hardening::secret::{Key256, SecretString};
+use coffer_seal::{
+    decode_share, generate_shares, share_base64, share_hex, Seal, SealConfig, ShamirSeal, UnsealProgress,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::time::Duration;
+
+pub const SEAL_CONFIG_PATH: &str = "core/seal-config";
+pub const ROOT_KEY_PATH: &str = "core/root-key";
+const CLUSTER_INFO_PATH: &str = "core/cluster/local/info";
+
+/// How long an unseal waits for Raft to elect a leader and catch up after a restart.
+const STORAGE_READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// State kept between `sys/unseal` calls.
+#[derive(Default)]
+pub struct Lifecycle {
+    progress: Option<UnsealProgress>,
+    active_since: Option<time::OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterInfo {
+    pub name: String,
+    pub id: String,
+}
+
+/// What `sys/init` was asked for, checked.
+pub struct InitRequest {
+    pub config: SealConfig,
+    /// Dev mode fixes the root token's value.
+    pub root_token_id: Option<String>,
+}
+
+impl InitRequest {
+    pub fn from_body(body: &Map<String, Value>) -> Result<Self> {
+        for unsupported in ["pgp_keys", "root_token_pgp_key", "recovery_pgp_keys"] {
+            if body.get(unsupported).map(|v| !v.is_null() && v != &json!([]) && v != &json!("")).unwrap_or(false) {
+                return Err(CoreError::InvalidRequest(format!("{unsupported} is not supported yet by Coffer")));
+            }
+        }
+        let shares = int_param(body, "secret_shares")?.unwrap_or(0);
+        let threshold = int_param(body, "secret_threshold")?.unwrap_or(0);
+        Ok(InitRequest { config: SealConfig::shamir(shares, threshold)?, root_token_id: None })
+    }
+}
+
+fn int_param(body: &Map<String, Value>, name: &str) -> Result<Option<i64>> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| CoreError::InvalidRequest(format!("{name} must be an integer"))),
+        Some(Value::String(s)) => {
+            s.trim().parse().map(Some).map_err(|_| CoreError::InvalidRequest(format!("{name} must be an integer")))
+        }
+        Some(_) => Err(CoreError::InvalidRequest(format!("{name} must be an integer"))),
+    }
+}
+
+/// What `sys/init` hands back, once.
+pub struct InitResult {
+    pub shares: Vec<coffer_hardening::secret::SecretBytes>,
+    pub root_token: SecretString,
+}
+
+impl InitResult {
+    pub fn to_json(&self) -> Value {
+        let hex: Vec<String> = self.shares.iter().map(|s| share_hex(s).expose().to_string()).collect();
+        let b64: Vec<String> = self.shares.iter().map(|s| share_base64(s).expose().to_string()).collect();
+        json!({ "keys": hex, "keys_base64": b64, "root_token": self.root_token.expose() })
+    }
+}
+
+impl Core {
+    pub async fn is_initialized(&self) -> Result<bool> {
+        Ok(self.physical.get(SEAL_CONFIG_PATH).await?.is_some())
+    }
+
+    async fn seal_config(&self) -> Result<Option<SealConfig>> {
+        match self.physical.get(SEAL_CONFIG_PATH).await? {
+            None => Ok(None),
+            Some(raw) => Ok(Some(SealConfig::from_json(&raw)?)),
+        }
+    }
+
+    /// `sys/init`: creates the root key, the keyring, the shares and a root token. Leaves the
+    /// node sealed, as OpenBao does with a Shamir seal.
+    pub async fn initialize(&self, req: InitRequest) -> Result<InitResult> {
+        let _guard = self.lifecycle.lock().await;
+        if self.is_initialized().await? {
+            return Err(CoreError::InvalidRequest("Vault is already initialized".into()));
+        }
+        if let Some(raft) = &self.raft {
+            raft.bootstrap().await?;
+        }
+        if self.barrier.is_initialized().await? {
+            // A keyring without a seal configuration is what an init interrupted by a crash
+            // leaves: nothing was ever handed out for it, so it is safe to start again.
+            tracing::warn!("removing the keyring of an interrupted initialization");
+            self.physical.delete("core/keyring").await?;
+        }
+        let root_key = Key256::generate();
+        self.barrier.initialize(&root_key).await?;
+        let new = generate_shares(&req.config)?;
+        let seal = ShamirSeal::new(new.unseal_key.duplicate());
+        let wrapped = seal.wrap(&root_key).await?;
+
+        // Open the barrier once to create what must exist behind it.
+        self.barrier.unseal(&root_key).await?;
+        let setup = async {
+            self.tokens.load().await?;
+            let root_token = self.tokens.create_root(req.root_token_id.as_deref()).await?;
+            self.load_or_create_cluster_info().await?;
+            Ok::<_, CoreError>(root_token)
+        }
+        .await;
+        self.tokens.unload();
+        self.barrier.seal().await;
+        *self.cluster.write().unwrap_or_else(|e| e.into_inner()) = None;
+        let root_token = setup?;
+
+        // The seal configuration is written last: it is what marks the node initialized.
+        self.physical.put(ROOT_KEY_PATH, wrapped).await?;
+        self.physical.put(SEAL_CONFIG_PATH, req.config.to_json()).await?;
+        tracing::info!(shares = req.config.secret_shares, threshold = req.config.secret_threshold, "initialized");
+        Ok(InitResult { shares: new.shares, root_token })
+    }
+
+    /// `sys/unseal` with a key; `None` with `reset` clears the progress.
+    pub async fn submit_unseal_key(&self, key: Option<&str>, reset: bool) -> Result<()> {
+        let mut lc = self.lifecycle.lock().await;
+        let Some(config) = self.seal_config().await? else {
+            return Err(CoreError::InvalidRequest("Vault is not initialized".into()));
+        };
+        if !self.is_sealed() {
+            return Ok(());
+        }
+        if reset {
+            lc.progress = None;
+            return Ok(());
+        }
+        let Some(key) = key else {
+            return Err(CoreError::InvalidRequest(
+                "'key' must be specified in request body as JSON, or 'reset' set to true".into(),
+            ));
+        };
+        let share = decode_share(key)?;
+        let progress = lc.progress.get_or_insert_with(|| UnsealProgress::new(config.secret_threshold));
+        // UnsealProgress resets itself where OpenBao does (a failed combine) and keeps the
+        // progress for a share that is merely malformed.
+        let Some(candidate) = progress.add(share)? else {
+            return Ok(());
+        };
+        lc.progress = None;
+        let root_key = self.unwrap_root_key(candidate).await?;
+        self.unseal_with_root_key(&mut lc, &root_key).await
+    }
+
+    async fn unwrap_root_key(&self, unseal_key: Key256) -> Result<Key256> {
+        let wrapped = self
+            .physical
+            .get(ROOT_KEY_PATH)
+            .await?
+            .ok_or_else(|| CoreError::Internal("the wrapped root key is missing from storage".into()))?;
+        Ok(ShamirSeal::new(unseal_key).unwrap(&wrapped).await?)
+    }
+
+    async fn unseal_with_root_key(&self, lc: &mut Lifecycle, root_key: &Key256) -> Result<()> {
+        if let Some(raft) = &self.raft {
+            raft.wait_ready(STORAGE_READY_TIMEOUT).await?;
+        }
+        self.barrier.unseal(root_key).await?;
+        let post = async {
+            self.tokens.load().await?;
+            self.load_or_create_cluster_info().await
+        }
+        .await;
+        if let Err(e) = post {
+            self.tokens.unload();
+            self.barrier.seal().await;
+            return Err(e);
+        }
+        lc.active_since = Some(time::OffsetDateTime::now_utc());
+        tracing::info!("unsealed; this node is active");
+        Ok(())
+    }
+
+    /// Dev mode and tests: unseal directly with the shares of an [`InitResult`].
+    pub async fn unseal_with_shares(&self, shares: &[coffer_hardening::secret::SecretBytes]) -> Result<()> {
+        for s in shares {
+            self.submit_unseal_key(Some(share_hex(s).expose()), false).await?;
+            if !self.is_sealed() {
+                break;
+            }
+        }
+        if self.is_sealed() {
+            return Err(CoreError::Internal("the shares given did not unseal".into()));
+        }
+        Ok(())
+    }
+
+    /// `sys/seal`: wipes the keys from memory.
+    pub async fn seal_now(&self) {
+        let mut lc = self.lifecycle.lock().await;
+        lc.progress = None;
+        lc.active_since = None;
+        if self.is_sealed() {
+            return;
+        }
+        self.tokens.unload();
+        self.barrier.seal().await;
+        *self.cluster.write().unwrap_or_else(|e| e.into_inner()) = None;
+        tracing::info!("sealed");
+    }
+
+    async fn load_or_create_cluster_info(&self) -> Result<()> {
+        let info = match self.barrier.get(CLUSTER_INFO_PATH).await? {
+            Some(raw) => serde_json::from_slice::<ClusterInfo>(&raw)
+                .map_err(|e| CoreError::Internal(format!("corrupt cluster info: {e}")))?,
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                let name = self
+                    .settings
+                    .cluster_name
+                    .clone()
+                    .unwrap_or_else(|| format!("vault-cluster-{}", &id.replace('-', "")[..8]));
+                let info = ClusterInfo { name, id };
+                let raw = serde_json::to_vec(&info).map_err(|e| CoreError::Internal(e.to_string()))?;
+                self.barrier.put(CLUSTER_INFO_PATH, &raw).await?;
+                info
+            }
+        };
+        *self.cluster.write().unwrap_or_else(|e| e.into_inner()) = Some(info);
+        Ok(())
+    }
+
+    pub fn cluster_info(&self) -> Option<ClusterInfo> {
+        self.cluster.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// `sys/seal-status` (also the body of `sys/unseal`).
+    pub async fn seal_status(&self) -> Result<Map<String, Value>> {
+        let config = self.seal_config().await?;
+        let lc = self.lifecycle.lock().await;
+        let (t, n) = config.as_ref().map(|c| (c.secret_threshold, c.secret_shares)).unwrap_or((0, 0));
+        let (progress, nonce) =
+            lc.progress.as_ref().map(|p| (p.progress(), p.nonce().to_string())).unwrap_or((0, String::new()));
+        let mut m = obj([
+            ("type", json!("shamir")),
+            ("initialized", json!(config.is_some())),
+            ("sealed", json!(self.is_sealed())),
+            ("t", json!(t)),
+            ("n", json!(n)),
+            ("progress", json!(progress)),
+            ("nonce", json!(nonce)),
+            ("recovery_seal", json!(false)),
+            ("version", json!(API_VERSION)),
+            ("migration", json!(false)),
+        ]);
+        if let Some(info) = self.cluster_info() {
+            m.insert("cluster_name".into(), json!(info.name));
+            m.insert("cluster_id".into(), json!(info.id));
+        }
+        m.insert("storage_type".into(), json!(self.storage_type()));
+        Ok(m)
+    }
+
+    /// The state `sys/health` reports; the API layer picks the status code.
+    pub async fn health(&self) -> Result<Health> {
+        let initialized = self.is_initialized().await?;
+        let sealed = self.is_sealed();
+        Ok(Health { initialized, sealed, standby: sealed, cluster: self.cluster_info() })
+    }
+
+    /// `sys/leader`.
+    pub async fn leader(&self) -> Result<Map<String, Value>> {
+        let lc = self.lifecycle.lock().await;
+        let ha = self.raft.is_some();
+        if !ha {
+            return Ok(obj([("ha_enabled", json!(false))]));
+        }
+        let is_self = ha && !self.is_sealed();
+        let active_time = lc
+            .active_since
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .unwrap_or_else(|| "0001-01-01T00:00:00Z".into());
+        let mut m = obj([
+            ("ha_enabled", json!(ha)),
+            ("is_self", json!(is_self)),
+            ("active_time", json!(active_time)),
+            ("leader_address", json!(if is_self { self.settings.api_addr.clone().unwrap_or_default() } else { String::new() })),
+            (
+                "leader_cluster_address",
+                json!(if is_self { self.settings.cluster_addr.clone().unwrap_or_default() } else { String::new() }),
+            ),
+        ]);
+        if let Some(raft) = &self.raft {
+            let status = raft.status();
+            let applied = status.as_ref().and_then(|s| s.applied_index).unwrap_or(0);
+            let committed = status.as_ref().and_then(|s| s.last_log_index).unwrap_or(0).max(applied);
+            m.insert("raft_committed_index".into(), json!(committed));
+            m.insert("raft_applied_index".into(), json!(applied));
+        }
+        Ok(m)
+    }
+}
+
+pub struct Health {
+    pub initialized: bool,
+    pub sealed: bool,
+    pub standby: bool,
+    pub cluster: Option<ClusterInfo>,
+}
+
+impl Health {
+    pub fn body(&self) -> Map<String, Value> {
+        let replication = if self.sealed || !self.initialized { "unknown" } else { "primary" };
+        let dr = if self.sealed || !self.initialized { "unknown" } else { "disabled" };
+        let mut m = obj([
+            ("initialized", json!(self.initialized)),
+            ("sealed", json!(self.sealed)),
+            ("standby", json!(self.standby)),
+            ("replication_performance_mode", json!(replication)),
+            ("replication_dr_mode", json!(dr)),
+            ("server_time_utc", json!(time::OffsetDateTime::now_utc().unix_timestamp())),
+            ("version", json!(API_VERSION)),
+        ]);
+        if let Some(c) = &self.cluster {
+            m.insert("cluster_name".into(), json!(c.name));
+            m.insert("cluster_id".into(), json!(c.id));
+        }
+        m
+    }
+}
