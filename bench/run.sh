@@ -48,6 +48,7 @@ mkdir -p "$(dirname "$OUT")"
 : >"$OUT"
 WORKDIR=$(mktemp -d "$TMPROOT/coffer-bench.XXXXXX")
 SRV_PID=
+SRV_KV=0
 
 log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
 record() { tee -a "$OUT" >/dev/null; }
@@ -123,7 +124,11 @@ server_start() {
   SRV_TOKEN=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["root_token"])' "$SRV_DIR/init.json")
   # kv v2 at secret/, as in dev mode: bench-http.sh pre-writes a key there, and the KV cases use it.
   local st; st=$($LIB mount "$SRV_ADDR" "$SRV_TOKEN" 2>/dev/null || echo 0)
-  case $st in 200|204) ;; *) error "$server" "$rep" setup "enabling kv v2 at secret/ answered HTTP $st" ;; esac
+  raw "$server" "$rep" setup "{\"kv_v2_mount_status\": $st}"
+  case $st in
+    200|204) SRV_KV=1 ;;
+    *) SRV_KV=0; log "$server: enabling kv v2 at secret/ answered HTTP $st (cases that need KV are skipped)" ;;
+  esac
   return 0
 }
 
@@ -143,6 +148,32 @@ server_stop() {
 
 # ---------------------------------------------------------------- cases
 
+# wrk_direct SERVER REP CONNS LUA-ARGS...: one wrk run with the shared lua/bao.lua and the shared
+# cpu-util.sh accounting, printing the JSON line bench-http.sh would print (for read-only
+# requests on a server where bench-http.sh's KV pre-write cannot work).
+wrk_direct() {
+  local server=$1 rep=$2 c=$3; shift 3
+  local th=$(( c < 2 ? c : 2 )) waited la b0 b1 s0 s1 out j wcpu
+  # shellcheck source=/dev/null
+  . "$SHARED_BENCH/cpu-util.sh"
+  waited=$(SERVER_PID=$SRV_PID QUIET_WAIT=$QUIET_WAIT wait_quiet)
+  la=$(cut -d' ' -f1 /proc/loadavg)
+  b0=$(sys_busy_s); s0=$(pid_cpu_s "$SRV_PID")
+  out=$(/usr/bin/time -f 'WRKCPU %U %S' wrk -t"$th" -c"$c" -d"${DURATION}s" --latency \
+        -s "$SHARED_BENCH/lua/bao.lua" "$SRV_ADDR" -- "$@" 2>&1)
+  b1=$(sys_busy_s); s1=$(pid_cpu_s "$SRV_PID")
+  j=$(echo "$out" | sed -n 's/^JSON //p')
+  [ -n "$j" ] || { echo "$out" >&2; return 1; }
+  wcpu=$(echo "$out" | awk '/^WRKCPU/{print $2+$3}')
+  $PY - "$j" <<EOF2
+import json, sys
+r = {"label": "$server", "rep": $rep, "test": "health", "threads": $th, "conns": $c, "quiet_waited_s": $waited,
+     "loadavg1": $la, "server_cpu_s": round($s1 - $s0, 2), "wrk_cpu_s": $wcpu,
+     "foreign_cpu_s": round(($b1 - $b0) - ($s1 - $s0) - $wcpu, 2), "via": "wrk_direct"}
+r.update(json.loads(sys.argv[1])); print(json.dumps(r))
+EOF2
+}
+
 # rss: resident memory right after init + unseal (before any load).
 case_rss() {
   local server=$1 rep=$2 v
@@ -151,14 +182,20 @@ case_rss() {
 }
 
 # health: GET /v1/sys/health without a token, wrk -t2 -c16, through the shared bench-http.sh
-# (which also records the CPU seconds the server burnt during the run).
+# (which also records the CPU seconds the server burnt during the run). bench-http.sh first
+# writes a key to secret/; a server without KV mounts yet gets the same wrk run from wrk_direct.
 case_health() {
   local server=$1 rep=$2 f line
   f="$WORKDIR/wrk-$server-r$rep.jsonl"
-  if ! BAO_ADDR=$SRV_ADDR BAO_TOKEN=$SRV_TOKEN SERVER_PID=$SRV_PID LABEL=$server WORK=$WORKDIR \
-       TESTS=health CONNS=16 REPEAT=1 DURATION=$DURATION QUIET_WAIT=$QUIET_WAIT \
-       bash "$SHARED_BENCH/bench-http.sh" "$f" >/dev/null 2>"$f.err"; then
-    error "$server" "$rep" health "bench-http.sh failed: $(tail -c 300 "$f.err" | tr '\n' ' ')"; return
+  if [ "$SRV_KV" = 1 ]; then
+    if ! BAO_ADDR=$SRV_ADDR BAO_TOKEN=$SRV_TOKEN SERVER_PID=$SRV_PID LABEL=$server WORK=$WORKDIR \
+         TESTS=health CONNS=16 REPEAT=1 DURATION=$DURATION QUIET_WAIT=$QUIET_WAIT \
+         bash "$SHARED_BENCH/bench-http.sh" "$f" >/dev/null 2>"$f.err"; then
+      error "$server" "$rep" health "bench-http.sh failed: $(tail -c 300 "$f.err" | tr '\n' ' ')"; return
+    fi
+  else
+    wrk_direct "$server" "$rep" 16 get - /v1/sys/health >>"$f" 2>"$f.err" || {
+      error "$server" "$rep" health "wrk failed: $(tail -c 300 "$f.err" | tr '\n' ' ')"; return; }
   fi
   line=$(tail -1 "$f"); cat "$f" >>"$WORKDIR/wrk-all.jsonl"
   raw "$server" "$rep" health "$line"
