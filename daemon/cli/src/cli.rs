@@ -110,7 +110,7 @@ fn tab_block(rows: &[(&str, &str)], padding: usize) -> String {
 
 /// The help of a command group (`operator`).
 fn group_help(group: &str) -> String {
-    let subs: Vec<(&str, &str)> = commands::ALL
+    let mut subs: Vec<(&str, &str)> = commands::ALL
         .iter()
         .filter_map(|c| {
             c.name
@@ -119,6 +119,7 @@ fn group_help(group: &str) -> String {
                 .map(|sub| (sub, c.synopsis))
         })
         .collect();
+    subs.sort();
     let text = commands::group_usage(group).unwrap_or_default();
     format!("{}\n\nSubcommands:\n{}", text.trim(), tab_block(&subs, 4).trim_end())
 }
@@ -228,10 +229,10 @@ pub(crate) fn dispatch(args: &[String], env: &Env, out: &mut dyn Write, err: &mu
     }
     if processed.top_flags {
         line(
-            out,
+            err,
             "Invalid flags before the subcommand. If these flags are for\nthe subcommand, please put them after the subcommand.\n",
         );
-        line(out, &command_help(cmd));
+        line(err, &command_help(cmd));
         return 1;
     }
     let rest = &args[at + cmd.name.split(' ').count()..];

@@ -399,14 +399,22 @@ impl Client {
                 format!("dial tcp: lookup {host}: no such host")
             }
             _ => {
-                let mut text = t.to_string();
-                if let Some(idx) = text.find(": ") {
-                    // ureq prefixes its own URL; drop it, the caller adds the URL.
-                    if text[..idx].contains("://") {
-                        text = text[idx + 2..].to_string();
-                    }
+                let full = t.to_string();
+                let text = full.strip_prefix("Connection Failed: ").unwrap_or(&full);
+                let text = text
+                    .strip_prefix("tls connection init failed: ")
+                    .unwrap_or(text);
+                if text.contains("invalid peer certificate: UnknownIssuer")
+                    || text.contains("CaUsedAsEndEntity")
+                {
+                    "tls: failed to verify certificate: x509: certificate signed by unknown authority".to_string()
+                } else if text.contains("InvalidContentType") {
+                    "http: server gave HTTP response to HTTPS client".to_string()
+                } else if let Some(rest) = text.strip_prefix("invalid peer certificate: ") {
+                    format!("tls: failed to verify certificate: {rest}")
+                } else {
+                    text.to_string()
                 }
-                text
             }
         }
     }
@@ -422,13 +430,13 @@ impl Client {
     ) -> Result<Option<Secret>, Error> {
         let resp = self.send(method, path, query, body)?;
         if resp.status == 404 {
-            let secret = resp.json_object()?.map(|m| Secret::from_map(&m));
+            let secret = Secret::parse(resp.json_object()?)?;
             return Ok(secret.filter(Secret::has_data_or_warnings));
         }
         if let Some(e) = resp.error() {
             return Err(Error::Api(e));
         }
-        Ok(resp.json_object()?.map(|m| Secret::from_map(&m)))
+        Secret::parse(resp.json_object()?)
     }
 
     /// bao's `Logical().Write`/`Delete`: like a read, except that a 404 that carries data is
@@ -443,8 +451,7 @@ impl Client {
         let resp = self.send(method, path, query, body).map_err(|e| (e, None))?;
         if let Some(e) = resp.error() {
             if resp.status == 404 {
-                if let Ok(Some(m)) = resp.json_object() {
-                    let secret = Secret::from_map(&m);
+                if let Ok(Some(secret)) = resp.json_object().and_then(Secret::parse) {
                     if secret.has_data_or_warnings() {
                         return Err((Error::Api(e), Some(secret)));
                     }
@@ -452,10 +459,9 @@ impl Client {
             }
             return Err((Error::Api(e), None));
         }
-        match resp.json_object() {
-            Ok(m) => Ok(m.map(|m| Secret::from_map(&m))),
-            Err(e) => Err((e, None)),
-        }
+        resp.json_object()
+            .and_then(Secret::parse)
+            .map_err(|e| (e, None))
     }
 
     /// A request whose JSON object body is the whole answer (sys endpoints); errors on any
@@ -548,6 +554,37 @@ pub(crate) fn get_str_list(m: &Map<String, Value>, k: &str) -> Option<Vec<String
 }
 
 impl Secret {
+    /// bao's `ParseSecret`: a body with none of a secret's fields is taken whole as its
+    /// data (as `sys/health` answers), unless it only carries `errors`.
+    pub(crate) fn parse(body: Option<Map<String, Value>>) -> Result<Option<Secret>, Error> {
+        let Some(m) = body else {
+            return Ok(None);
+        };
+        let mut secret = Secret::from_map(&m);
+        let zero = secret == Secret::default()
+            && !matches!(m.get("data"), Some(Value::Object(_)))
+            && !matches!(m.get("warnings"), Some(Value::Array(_)));
+        if zero {
+            if let Some(errors) = m.get("errors") {
+                if m.len() == 1 {
+                    return Ok(None);
+                }
+                let texts: Vec<String> = match errors {
+                    Value::Array(items) => items
+                        .iter()
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                        .collect(),
+                    other => vec![other.to_string()],
+                };
+                return Err(Error::Decode(texts.join(" ")));
+            }
+            if !m.is_empty() {
+                secret.data = Some(m);
+            }
+        }
+        Ok(Some(secret))
+    }
+
     pub(crate) fn from_map(m: &Map<String, Value>) -> Secret {
         let wrap_info = match m.get("wrap_info") {
             Some(Value::Object(w)) => Some(WrapInfo {
@@ -682,6 +719,34 @@ mod tests {
         let mut health = resp(429, "{}");
         health.url = "http://h/v1/sys/health".into();
         assert!(health.error().is_none());
+    }
+
+    /// Bodies that are not secrets become the data of one (sys/health); an errors-only
+    /// body is no secret; errors alongside other fields are an error.
+    #[test]
+    fn parse_secret_like_bao() {
+        let obj = |v: Value| match v {
+            Value::Object(m) => Some(m),
+            _ => None,
+        };
+        let health = Secret::parse(obj(serde_json::json!({"initialized": true, "version": "x"})));
+        assert_eq!(
+            health.ok().flatten().and_then(|s| s.data).map(|d| d.len()),
+            Some(2)
+        );
+        assert!(matches!(Secret::parse(obj(serde_json::json!({"errors": []}))), Ok(None)));
+        assert_eq!(
+            Secret::parse(obj(serde_json::json!({"errors": ["a", "b"], "x": 1})))
+                .err()
+                .map(|e| e.to_string()),
+            Some("a b".to_string())
+        );
+        let empty_data = Secret::parse(obj(serde_json::json!({"data": {}})));
+        assert_eq!(
+            empty_data.ok().flatten().and_then(|s| s.data).map(|d| d.len()),
+            Some(0)
+        );
+        assert!(matches!(Secret::parse(None), Ok(None)));
     }
 
     /// A secret decodes whatever shape the server sends without failing.

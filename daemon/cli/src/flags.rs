@@ -177,7 +177,7 @@ pub(crate) fn parse(defs: &[FlagDef], args: &[String]) -> Result<Parsed, FlagErr
             }
             Kind::KeyValue => {
                 let Some((k, v)) = value.split_once('=') else {
-                    return Err(invalid("missing = in KV pair".to_string()));
+                    return Err(invalid(format!("missing = in KV pair: {}", go_quote(&value))));
                 };
                 let mut pairs = match parsed.values.remove(def.name) {
                     Some(Value::KeyValue(p)) => p,
@@ -249,11 +249,7 @@ pub(crate) fn parse_duration_seconds(s: &str) -> Result<i128, String> {
     if s.is_empty() {
         return Ok(0);
     }
-    let has_unit = s.ends_with('s') || s.ends_with('m') || s.ends_with('h') || s.ends_with('d');
-    if !has_unit {
-        let secs: i64 = s
-            .parse()
-            .map_err(|_| format!("strconv.ParseInt: parsing {}: invalid syntax", go_quote(s)))?;
+    if let Ok(secs) = s.parse::<i64>() {
         return Ok(i128::from(secs) * 1_000_000_000);
     }
     parse_go_duration(s)
@@ -448,8 +444,14 @@ mod tests {
         assert_eq!(parse_duration_seconds("5m"), Ok(300_000_000_000));
         assert_eq!(parse_duration_seconds("1h30m"), Ok(5_400_000_000_000));
         assert_eq!(parse_duration_seconds("1.5s"), Ok(1_500_000_000));
-        assert!(parse_duration_seconds("abc").is_err());
-        assert!(parse_duration_seconds("5x").is_err());
+        assert_eq!(
+            parse_duration_seconds("abc"),
+            Err("time: invalid duration \"abc\"".to_string())
+        );
+        assert_eq!(
+            parse_duration_seconds("5x"),
+            Err("time: unknown unit \"x\" in duration \"5x\"".to_string())
+        );
         assert_eq!(ok(&["-wrap-ttl=5m"]).string("wrap-ttl"), Some("5m"));
     }
 

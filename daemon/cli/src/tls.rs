@@ -4,8 +4,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{verify_server_name, WebPkiServerVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::{ClientConfig, RootCertStore};
+use rustls::server::ParsedCertificate;
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls_pki_types::{ServerName, UnixTime};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -52,30 +56,25 @@ pub(crate) fn go_errno_text(e: &std::io::Error) -> String {
     }
 }
 
-fn load_ca_file(path: &str, roots: &mut RootCertStore) -> Result<(), String> {
+fn load_ca_file(path: &str, roots: &mut Vec<CertificateDer<'static>>) -> Result<(), String> {
     let bytes = std::fs::read(path)
         .map_err(|e| format!("Error loading CA File: {}", go_io_error("open", path, &e)))?;
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
-        .filter_map(Result::ok)
-        .collect();
-    let (added, _) = roots.add_parsable_certificates(certs);
-    if added == 0 {
+    let before = roots.len();
+    roots.extend(CertificateDer::pem_slice_iter(&bytes).filter_map(Result::ok));
+    if roots.len() == before {
         return Err(format!("Error loading CA File: Couldn't parse PEM in: {path}"));
     }
     Ok(())
 }
 
-fn load_ca_dir(path: &str, roots: &mut RootCertStore) -> Result<(), String> {
+fn load_ca_dir(path: &str, roots: &mut Vec<CertificateDer<'static>>) -> Result<(), String> {
     std::fs::symlink_metadata(path).map_err(|e| go_io_error("lstat", path, &e))?;
     let entries = std::fs::read_dir(path).map_err(|e| go_io_error("open", path, &e))?;
     let mut files: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
     files.sort();
     for file in files.iter().filter(|p| p.is_file()) {
         let Ok(bytes) = std::fs::read(file) else { continue };
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
-            .filter_map(Result::ok)
-            .collect();
-        roots.add_parsable_certificates(certs);
+        roots.extend(CertificateDer::pem_slice_iter(&bytes).filter_map(Result::ok));
     }
     if roots.is_empty() {
         return Err(format!(
@@ -84,6 +83,92 @@ fn load_ca_dir(path: &str, roots: &mut RootCertStore) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The system CA bundle: `SSL_CERT_FILE`, else the first bundle found where Go looks.
+fn system_roots() -> Vec<CertificateDer<'static>> {
+    let mut candidates: Vec<String> = std::env::var("SSL_CERT_FILE").into_iter().collect();
+    candidates.extend(
+        [
+            "/etc/ssl/certs/ca-certificates.crt",
+            "/etc/pki/tls/certs/ca-bundle.crt",
+            "/etc/ssl/ca-bundle.pem",
+            "/etc/pki/tls/cacert.pem",
+            "/etc/ssl/cert.pem",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    for path in candidates {
+        if let Ok(bytes) = std::fs::read(&path) {
+            let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
+                .filter_map(Result::ok)
+                .collect();
+            if !certs.is_empty() {
+                return certs;
+            }
+        }
+    }
+    Vec::new()
+}
+
+/// Verification against the certificates of `-ca-cert`/`-ca-path`. Chains are checked by
+/// webpki; in addition, a server certificate that is byte-for-byte one of the trusted
+/// certificates is accepted if it names the server (Go trusts such a certificate even when it
+/// is marked as a CA, which is how `openssl req -x509` makes self-signed ones). Such a pinned
+/// certificate's validity period is not checked; the handshake signature still is.
+#[derive(Debug)]
+struct TrustedCertificates {
+    webpki: Arc<WebPkiServerVerifier>,
+    trusted: Vec<CertificateDer<'static>>,
+}
+
+impl ServerCertVerifier for TrustedCertificates {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self
+            .webpki
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                if !self.trusted.iter().any(|t| t.as_ref() == end_entity.as_ref()) {
+                    return Err(e);
+                }
+                let parsed = ParsedCertificate::try_from(end_entity)?;
+                verify_server_name(&parsed, server_name)?;
+                Ok(ServerCertVerified::assertion())
+            }
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
 }
 
 /// Builds the rustls configuration for the options, or `None` to use ureq's defaults
@@ -99,13 +184,28 @@ pub(crate) fn client_config(opts: &TlsOptions) -> Result<Option<Arc<ClientConfig
         builder
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(danger::NoVerification::new(provider())))
-    } else {
-        let mut roots = RootCertStore::empty();
+    } else if opts.ca_cert.is_some() || opts.ca_path.is_some() {
+        let mut certs = Vec::new();
         if let Some(file) = &opts.ca_cert {
-            load_ca_file(file, &mut roots)?;
+            load_ca_file(file, &mut certs)?;
         } else if let Some(dir) = &opts.ca_path {
-            load_ca_dir(dir, &mut roots)?;
+            load_ca_dir(dir, &mut certs)?;
         }
+        let mut roots = RootCertStore::empty();
+        roots.add_parsable_certificates(certs.iter().cloned());
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .map_err(|e| format!("Error loading CA File: {e}"))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(TrustedCertificates {
+                webpki,
+                trusted: certs,
+            }))
+    } else {
+        // Client certificates without a CA option: the system's bundle, as Go uses.
+        let mut roots = RootCertStore::empty();
+        roots.add_parsable_certificates(system_roots());
         builder.with_root_certificates(roots)
     };
     let config = match (&opts.client_cert, &opts.client_key) {

@@ -224,11 +224,8 @@ pub(crate) fn client(parsed: &Parsed, env: &Env) -> Result<Client, String> {
             None => false,
         },
     };
+    // The flag was validated when parsed; the environment value goes to the server as is.
     let wrap_ttl = setting(parsed, env, "wrap-ttl", "BAO_WRAP_TTL");
-    if let Some(w) = &wrap_ttl {
-        crate::flags::parse_duration_seconds(w)
-            .map_err(|e| format!("failed to read environment: {e}"))?;
-    }
     let opts = ClientOptions {
         address: setting(parsed, env, "address", "BAO_ADDR")
             .unwrap_or_else(|| "https://127.0.0.1:8200".to_string()),
