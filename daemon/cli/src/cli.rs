@@ -29,10 +29,7 @@ pub(crate) fn prescan_format(args: &[String], env: &Env) -> String {
         if arg == "--" {
             break;
         }
-        if let Some(v) = arg
-            .strip_prefix("--format=")
-            .or_else(|| arg.strip_prefix("-format="))
-        {
+        if let Some(v) = arg.strip_prefix("--format=").or_else(|| arg.strip_prefix("-format=")) {
             format = v.to_string();
         }
         if arg == "-format" || arg == "--format" {
@@ -59,11 +56,7 @@ struct Processed {
 }
 
 fn process_args(args: &[String]) -> Processed {
-    let mut p = Processed {
-        help: false,
-        command_at: None,
-        top_flags: false,
-    };
+    let mut p = Processed { help: false, command_at: None, top_flags: false };
     for (i, arg) in args.iter().enumerate() {
         if arg == "--" {
             break;
@@ -85,14 +78,10 @@ fn process_args(args: &[String]) -> Processed {
 
 /// The top-level command list, formatted as bao formats its own.
 pub(crate) fn top_help() -> String {
-    let common: Vec<(&str, &str)> = commands::COMMON
-        .iter()
-        .filter_map(|n| commands::synopsis(n).map(|s| (*n, s)))
-        .collect();
-    let other: Vec<(&str, &str)> = commands::OTHER
-        .iter()
-        .filter_map(|n| commands::synopsis(n).map(|s| (*n, s)))
-        .collect();
+    let common: Vec<(&str, &str)> =
+        commands::COMMON.iter().filter_map(|n| commands::synopsis(n).map(|s| (*n, s))).collect();
+    let other: Vec<(&str, &str)> =
+        commands::OTHER.iter().filter_map(|n| commands::synopsis(n).map(|s| (*n, s))).collect();
     let mut out = format!("Usage: {BIN} <command> [args]\n\nCommon commands:\n");
     out.push_str(&tab_block(&common, 6));
     out.push_str("\nOther commands:\n");
@@ -103,21 +92,14 @@ pub(crate) fn top_help() -> String {
 /// Lines "    name<pad>synopsis" with names padded to the longest plus `padding`.
 fn tab_block(rows: &[(&str, &str)], padding: usize) -> String {
     let width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0) + padding;
-    rows.iter()
-        .map(|(n, s)| format!("    {n:<width$}{s}\n"))
-        .collect()
+    rows.iter().map(|(n, s)| format!("    {n:<width$}{s}\n")).collect()
 }
 
 /// The help of a command group (`operator`).
 fn group_help(group: &str) -> String {
     let mut subs: Vec<(&str, &str)> = commands::ALL
         .iter()
-        .filter_map(|c| {
-            c.name
-                .strip_prefix(group)
-                .and_then(|rest| rest.strip_prefix(' '))
-                .map(|sub| (sub, c.synopsis))
-        })
+        .filter_map(|c| c.name.strip_prefix(group).and_then(|rest| rest.strip_prefix(' ')).map(|sub| (sub, c.synopsis)))
         .collect();
     subs.sort();
     let text = commands::group_usage(group).unwrap_or_default();
@@ -163,9 +145,7 @@ fn flags_help(defs: &[FlagDef]) -> String {
                 usage.push_str(&format!(" The default is {}.", d.default));
             }
             if let Some(env) = d.env {
-                usage.push_str(&format!(
-                    " This can also be specified via the {env} environment variable."
-                ));
+                usage.push_str(&format!(" This can also be specified via the {env} environment variable."));
             }
             out.push_str(&wrap_at_length_with_padding(&usage, 6));
             out.push_str("\n\n");
@@ -205,8 +185,7 @@ pub(crate) fn dispatch(args: &[String], env: &Env, out: &mut dyn Write, err: &mu
         .iter()
         .filter(|c| {
             let words: Vec<&str> = c.name.split(' ').collect();
-            args.len() >= at + words.len()
-                && words.iter().enumerate().all(|(j, w)| args[at + j] == *w)
+            args.len() >= at + words.len() && words.iter().enumerate().all(|(j, w)| args[at + j] == *w)
         })
         .max_by_key(|c| c.name.len());
     let group = commands::GROUPS.iter().find(|g| args[at] == **g);
@@ -236,12 +215,7 @@ pub(crate) fn dispatch(args: &[String], env: &Env, out: &mut dyn Write, err: &mu
         return 1;
     }
     let rest = &args[at + cmd.name.split(' ').count()..];
-    let mut ui = Ui {
-        out,
-        err,
-        format,
-        stdout_is_terminal: env.stdout_is_terminal(),
-    };
+    let mut ui = Ui { out, err, format, stdout_is_terminal: env.stdout_is_terminal() };
     if !cmd.parse_flags {
         return (cmd.run)(&mut ui, env, &flags::Parsed::default());
     }
@@ -303,10 +277,7 @@ mod tests {
         assert_eq!(prescan_format(&args(&["read", "x"]), &env), "table");
         assert_eq!(prescan_format(&args(&["read", "x", "-format=JSON"]), &env), "json");
         assert_eq!(prescan_format(&args(&["read", "--format", "json", "x"]), &env), "json");
-        assert_eq!(
-            prescan_format(&args(&["read", "-format=json", "x", "-format=table"]), &env),
-            "table"
-        );
+        assert_eq!(prescan_format(&args(&["read", "-format=json", "x", "-format=table"]), &env), "table");
         assert_eq!(prescan_format(&args(&["read", "--", "-format=json"]), &env), "table");
         let env = Env::empty().with_var("VAULT_FORMAT", "json");
         assert_eq!(prescan_format(&args(&["status"]), &env), "json");
@@ -341,7 +312,9 @@ mod tests {
     #[test]
     fn top_help_shape() {
         let h = top_help();
-        assert!(h.starts_with("Usage: coffer <command> [args]\n\nCommon commands:\n    read        Read data and retrieves secrets\n"));
+        assert!(h.starts_with(
+            "Usage: coffer <command> [args]\n\nCommon commands:\n    read        Read data and retrieves secrets\n"
+        ));
         assert!(h.contains("\nOther commands:\n    operator      Perform operator-specific tasks"));
     }
 }

@@ -57,10 +57,7 @@ impl Address {
         let rest = rest.split(['?', '#']).next().unwrap_or("");
         let (host, path) = match rest.strip_prefix("//") {
             Some(authority_and_path) => match authority_and_path.find('/') {
-                Some(i) => (
-                    authority_and_path[..i].to_string(),
-                    authority_and_path[i..].to_string(),
-                ),
+                Some(i) => (authority_and_path[..i].to_string(), authority_and_path[i..].to_string()),
                 None => (authority_and_path.to_string(), String::new()),
             },
             // An opaque URL ("host:port" parsed as scheme "host"): no host, no path.
@@ -102,11 +99,7 @@ impl Address {
 
 /// Go's `path.Join(base, p)`: joined, then cleaned (no `.`, `..`, `//` or trailing `/`).
 fn path_join(base: &str, p: &str) -> String {
-    let joined = if base.is_empty() {
-        p.to_string()
-    } else {
-        format!("{base}/{p}")
-    };
+    let joined = if base.is_empty() { p.to_string() } else { format!("{base}/{p}") };
     let rooted = joined.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for seg in joined.split('/') {
@@ -164,11 +157,7 @@ fn query_escape(s: &str) -> String {
 fn encode_query(query: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = query.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    sorted
-        .iter()
-        .map(|(k, v)| format!("{}={}", query_escape(k), query_escape(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    sorted.iter().map(|(k, v)| format!("{}={}", query_escape(k), query_escape(v))).collect::<Vec<_>>().join("&")
 }
 
 /// An HTTP method the commands use.
@@ -213,8 +202,7 @@ pub(crate) struct Response {
 impl Response {
     /// bao's `Response.Error`: 2xx and 3xx succeed (and 429 from `sys/health`).
     pub(crate) fn error(&self) -> Option<ApiError> {
-        let ok = (200..400).contains(&self.status)
-            || (self.status == 429 && self.url.contains("/v1/sys/health"));
+        let ok = (200..400).contains(&self.status) || (self.status == 429 && self.url.contains("/v1/sys/health"));
         if ok {
             return None;
         }
@@ -285,14 +273,9 @@ pub(crate) struct Client {
 impl Client {
     /// Builds a client; errors are bao's ("failed to create client: ...").
     pub(crate) fn new(opts: &ClientOptions) -> Result<Client, String> {
-        let address =
-            Address::parse(&opts.address).map_err(|e| format!("failed to create client: {e}"))?;
-        let forbidden: Vec<&str> = opts
-            .headers
-            .iter()
-            .filter(|(k, _)| k.starts_with("X-Vault-"))
-            .map(|(k, _)| k.as_str())
-            .collect();
+        let address = Address::parse(&opts.address).map_err(|e| format!("failed to create client: {e}"))?;
+        let forbidden: Vec<&str> =
+            opts.headers.iter().filter(|(k, _)| k.starts_with("X-Vault-")).map(|(k, _)| k.as_str()).collect();
         if !forbidden.is_empty() {
             return Err(format!(
                 "failed to setup Headers[{}]: Header starting by 'X-Vault-' are for internal usage only",
@@ -338,10 +321,7 @@ impl Client {
                 self.address.scheme
             )));
         }
-        let mut req = self
-            .agent
-            .request(method.as_str(), &url)
-            .set("X-Vault-Request", "true");
+        let mut req = self.agent.request(method.as_str(), &url).set("X-Vault-Request", "true");
         if let Some(token) = &self.token {
             req = req.set("X-Vault-Token", token);
         }
@@ -363,11 +343,7 @@ impl Client {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
             Err(ureq::Error::Transport(t)) => {
-                return Err(Error::Transport(format!(
-                    "{} \"{url}\": {}",
-                    method.go_op(),
-                    self.transport_text(&t)
-                )));
+                return Err(Error::Transport(format!("{} \"{url}\": {}", method.go_op(), self.transport_text(&t))));
             }
         };
         let status = resp.status();
@@ -376,19 +352,13 @@ impl Client {
             .take(MAX_BODY)
             .read_to_end(&mut body)
             .map_err(|e| Error::Transport(format!("{} \"{url}\": {e}", method.go_op())))?;
-        Ok(Response {
-            method,
-            url,
-            status,
-            body,
-        })
+        Ok(Response { method, url, status, body })
     }
 
     /// A transport failure in the words Go's HTTP client uses, where they are known.
     fn transport_text(&self, t: &ureq::Transport) -> String {
-        let io_kind = std::error::Error::source(t)
-            .and_then(|s| s.downcast_ref::<std::io::Error>())
-            .map(std::io::Error::kind);
+        let io_kind =
+            std::error::Error::source(t).and_then(|s| s.downcast_ref::<std::io::Error>()).map(std::io::Error::kind);
         let target = self.address.dial_target();
         match (t.kind(), io_kind) {
             (ureq::ErrorKind::ConnectionFailed, Some(std::io::ErrorKind::ConnectionRefused)) => {
@@ -401,12 +371,8 @@ impl Client {
             _ => {
                 let full = t.to_string();
                 let text = full.strip_prefix("Connection Failed: ").unwrap_or(&full);
-                let text = text
-                    .strip_prefix("tls connection init failed: ")
-                    .unwrap_or(text);
-                if text.contains("invalid peer certificate: UnknownIssuer")
-                    || text.contains("CaUsedAsEndEntity")
-                {
+                let text = text.strip_prefix("tls connection init failed: ").unwrap_or(text);
+                if text.contains("invalid peer certificate: UnknownIssuer") || text.contains("CaUsedAsEndEntity") {
                     "tls: failed to verify certificate: x509: certificate signed by unknown authority".to_string()
                 } else if text.contains("InvalidContentType") {
                     "http: server gave HTTP response to HTTPS client".to_string()
@@ -447,31 +413,24 @@ impl Client {
         path: &str,
         query: &[(String, String)],
         body: Option<&[u8]>,
-    ) -> Result<Option<Secret>, (Error, Option<Secret>)> {
-        let resp = self.send(method, path, query, body).map_err(|e| (e, None))?;
+    ) -> Result<Option<Secret>, Box<(Error, Option<Secret>)>> {
+        let resp = self.send(method, path, query, body).map_err(|e| Box::new((e, None)))?;
         if let Some(e) = resp.error() {
             if resp.status == 404 {
                 if let Ok(Some(secret)) = resp.json_object().and_then(Secret::parse) {
                     if secret.has_data_or_warnings() {
-                        return Err((Error::Api(e), Some(secret)));
+                        return Err(Box::new((Error::Api(e), Some(secret))));
                     }
                 }
             }
-            return Err((Error::Api(e), None));
+            return Err(Box::new((Error::Api(e), None)));
         }
-        resp.json_object()
-            .and_then(Secret::parse)
-            .map_err(|e| (e, None))
+        resp.json_object().and_then(Secret::parse).map_err(|e| Box::new((e, None)))
     }
 
     /// A request whose JSON object body is the whole answer (sys endpoints); errors on any
     /// failure status.
-    pub(crate) fn json(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&[u8]>,
-    ) -> Result<Map<String, Value>, Error> {
+    pub(crate) fn json(&self, method: Method, path: &str, body: Option<&[u8]>) -> Result<Map<String, Value>, Error> {
         let resp = self.send(method, path, &[], body)?;
         if let Some(e) = resp.error() {
             return Err(Error::Api(e));
@@ -570,10 +529,9 @@ impl Secret {
                     return Ok(None);
                 }
                 let texts: Vec<String> = match errors {
-                    Value::Array(items) => items
-                        .iter()
-                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                        .collect(),
+                    Value::Array(items) => {
+                        items.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect()
+                    }
                     other => vec![other.to_string()],
                 };
                 return Err(Error::Decode(texts.join(" ")));
@@ -645,8 +603,7 @@ impl Secret {
     }
 
     fn has_data_or_warnings(&self) -> bool {
-        self.data.as_ref().is_some_and(|d| !d.is_empty())
-            || self.warnings.as_ref().is_some_and(|w| !w.is_empty())
+        self.data.as_ref().is_some_and(|d| !d.is_empty()) || self.warnings.as_ref().is_some_and(|w| !w.is_empty())
     }
 }
 
@@ -671,23 +628,14 @@ mod tests {
             a.url("secret/metadata", &[("list".into(), "true".into())]),
             "http://127.0.0.1:8200/v1/secret/metadata?list=true"
         );
-        assert_eq!(
-            a.url("sys/a b!*()/x?y", &[]),
-            "http://127.0.0.1:8200/v1/sys/a%20b%21%2A%28%29/x%3Fy"
-        );
+        assert_eq!(a.url("sys/a b!*()/x?y", &[]), "http://127.0.0.1:8200/v1/sys/a%20b%21%2A%28%29/x%3Fy");
         assert_eq!(
             a.url("sys/a+b", &[("z".into(), "é&".into()), ("a".into(), "1 2".into())]),
             "http://127.0.0.1:8200/v1/sys/a+b?a=1+2&z=%C3%A9%26"
         );
-        assert_eq!(
-            addr("HTTP://h:1/prefix/").url("secret//x/../y", &[]),
-            "http://h:1/prefix/v1/secret/y"
-        );
+        assert_eq!(addr("HTTP://h:1/prefix/").url("secret//x/../y", &[]), "http://h:1/prefix/v1/secret/y");
         assert_eq!(addr("localhost").url("sys/seal-status", &[]), "localhost/v1/sys/seal-status");
-        assert_eq!(
-            addr("localhost:8200").url("sys/seal-status", &[]),
-            "localhost:///v1/sys/seal-status"
-        );
+        assert_eq!(addr("localhost:8200").url("sys/seal-status", &[]), "localhost:///v1/sys/seal-status");
         assert_eq!(
             Address::parse("127.0.0.1:8200").err(),
             Some("parse \"127.0.0.1:8200\": first path segment in URL cannot contain colon".into())
@@ -697,12 +645,7 @@ mod tests {
     }
 
     fn resp(status: u16, body: &str) -> Response {
-        Response {
-            method: Method::Get,
-            url: "http://h/v1/x".into(),
-            status,
-            body: body.as_bytes().to_vec(),
-        }
+        Response { method: Method::Get, url: "http://h/v1/x".into(), status, body: body.as_bytes().to_vec() }
     }
 
     /// Error statuses become bao's error, JSON or raw.
@@ -730,29 +673,22 @@ mod tests {
             _ => None,
         };
         let health = Secret::parse(obj(serde_json::json!({"initialized": true, "version": "x"})));
-        assert_eq!(
-            health.ok().flatten().and_then(|s| s.data).map(|d| d.len()),
-            Some(2)
-        );
+        assert_eq!(health.ok().flatten().and_then(|s| s.data).map(|d| d.len()), Some(2));
         assert!(matches!(Secret::parse(obj(serde_json::json!({"errors": []}))), Ok(None)));
         assert_eq!(
-            Secret::parse(obj(serde_json::json!({"errors": ["a", "b"], "x": 1})))
-                .err()
-                .map(|e| e.to_string()),
+            Secret::parse(obj(serde_json::json!({"errors": ["a", "b"], "x": 1}))).err().map(|e| e.to_string()),
             Some("a b".to_string())
         );
         let empty_data = Secret::parse(obj(serde_json::json!({"data": {}})));
-        assert_eq!(
-            empty_data.ok().flatten().and_then(|s| s.data).map(|d| d.len()),
-            Some(0)
-        );
+        assert_eq!(empty_data.ok().flatten().and_then(|s| s.data).map(|d| d.len()), Some(0));
         assert!(matches!(Secret::parse(None), Ok(None)));
     }
 
     /// A secret decodes whatever shape the server sends without failing.
     #[test]
     fn secret_decoding_is_tolerant() {
-        let m = match serde_json::json!({"data": "oops", "lease_duration": "x", "auth": {"metadata": {"b": "2", "a": 1}}}) {
+        let m = match serde_json::json!({"data": "oops", "lease_duration": "x", "auth": {"metadata": {"b": "2", "a": 1}}})
+        {
             Value::Object(m) => m,
             _ => Map::new(),
         };

@@ -72,12 +72,7 @@ mod tests {
             e.to_string(),
             "Error making API request.\n\nURL: GET http://127.0.0.1:8200/v1/secret/foo\nCode: 403. Errors:\n\n* permission denied"
         );
-        let raw = ApiError {
-            raw: true,
-            errors: vec!["<html>".into()],
-            status: 502,
-            ..e
-        };
+        let raw = ApiError { raw: true, errors: vec!["<html>".into()], status: 502, ..e };
         assert!(raw.to_string().ends_with("Code: 502. Raw Message:\n\n<html>"));
     }
 }

@@ -61,7 +61,7 @@ pub(crate) enum Value {
     Int(i64),
     /// The duration as written (validated); servers parse it themselves.
     Duration(String),
-    KeyValue(Vec<(String, String)>),
+    Pairs(Vec<(String, String)>),
 }
 
 /// Why parsing stopped.
@@ -104,7 +104,7 @@ impl Parsed {
 
     pub(crate) fn pairs(&self, name: &str) -> &[(String, String)] {
         match self.values.get(name) {
-            Some(Value::KeyValue(v)) => v,
+            Some(Value::Pairs(v)) => v,
             _ => &[],
         }
     }
@@ -140,15 +140,12 @@ pub(crate) fn parse(defs: &[FlagDef], args: &[String]) -> Result<Parsed, FlagErr
             if name == "help" || name == "h" {
                 return Err(FlagError::Help);
             }
-            return Err(FlagError::Usage(format!(
-                "flag provided but not defined: -{name}"
-            )));
+            return Err(FlagError::Usage(format!("flag provided but not defined: -{name}")));
         };
         if def.kind == Kind::Bool {
             let value = match inline {
-                Some(v) => parse_bool(v).map_err(|e| {
-                    FlagError::Usage(format!("invalid boolean value {} for -{name}: {e}", go_quote(v)))
-                })?,
+                Some(v) => parse_bool(v)
+                    .map_err(|e| FlagError::Usage(format!("invalid boolean value {} for -{name}: {e}", go_quote(v))))?,
                 None => true,
             };
             parsed.values.insert(def.name, Value::Bool(value));
@@ -166,8 +163,7 @@ pub(crate) fn parse(defs: &[FlagDef], args: &[String]) -> Result<Parsed, FlagErr
                 }
             },
         };
-        let invalid =
-            |e: String| FlagError::Usage(format!("invalid value {} for flag -{name}: {e}", go_quote(&value)));
+        let invalid = |e: String| FlagError::Usage(format!("invalid value {} for flag -{name}: {e}", go_quote(&value)));
         let new = match def.kind {
             Kind::Str => Value::Str(value.clone()),
             Kind::Int => Value::Int(parse_int(&value).map_err(invalid)?),
@@ -180,11 +176,11 @@ pub(crate) fn parse(defs: &[FlagDef], args: &[String]) -> Result<Parsed, FlagErr
                     return Err(invalid(format!("missing = in KV pair: {}", go_quote(&value))));
                 };
                 let mut pairs = match parsed.values.remove(def.name) {
-                    Some(Value::KeyValue(p)) => p,
+                    Some(Value::Pairs(p)) => p,
                     _ => Vec::new(),
                 };
                 pairs.push((k.to_string(), v.to_string()));
-                Value::KeyValue(pairs)
+                Value::Pairs(pairs)
             }
             Kind::Bool => Value::Bool(true), // handled above
         };
@@ -225,21 +221,16 @@ pub(crate) fn parse_int(s: &str) -> Result<i64, String> {
     } else {
         (10, lower.clone(), false)
     };
-    if digits.contains('_') {
-        if !prefixed || digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
-            return Err(syntax());
-        }
+    if digits.contains('_') && (!prefixed || digits.starts_with('_') || digits.ends_with('_') || digits.contains("__"))
+    {
+        return Err(syntax());
     }
     let digits: String = digits.chars().filter(|c| *c != '_').collect();
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return Err(syntax());
     }
     let magnitude = u128::from_str_radix(&digits, radix).map_err(|_| range())?;
-    let value: i128 = if neg {
-        -(magnitude as i128)
-    } else {
-        magnitude as i128
-    };
+    let value: i128 = if neg { -(magnitude as i128) } else { magnitude as i128 };
     i64::try_from(value).map_err(|_| range())
 }
 
@@ -270,18 +261,14 @@ fn parse_go_duration(orig: &str) -> Result<i128, String> {
     }
     let mut total: f64 = 0.0;
     while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
+        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
         let number = &rest[..num_len];
         if number.is_empty() || number == "." || number.matches('.').count() > 1 {
             return Err(invalid());
         }
         let value: f64 = number.parse().map_err(|_| invalid())?;
         rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
         let scale: f64 = match unit {
@@ -293,13 +280,7 @@ fn parse_go_duration(orig: &str) -> Result<i128, String> {
             "h" => 3600e9,
             "d" => 86400e9,
             "" => return Err(format!("time: missing unit in duration {}", go_quote(orig))),
-            other => {
-                return Err(format!(
-                    "time: unknown unit {} in duration {}",
-                    go_quote(other),
-                    go_quote(orig)
-                ))
-            }
+            other => return Err(format!("time: unknown unit {} in duration {}", go_quote(other), go_quote(orig))),
         };
         total += value * scale;
     }
@@ -375,12 +356,9 @@ mod tests {
     /// All of Go's spellings of a string flag set the same value.
     #[test]
     fn string_flag_spellings_are_equivalent() {
-        for form in [
-            &["-format=json", "p"][..],
-            &["--format=json", "p"],
-            &["-format", "json", "p"],
-            &["--format", "json", "p"],
-        ] {
+        for form in
+            [&["-format=json", "p"][..], &["--format=json", "p"], &["-format", "json", "p"], &["--format", "json", "p"]]
+        {
             let p = ok(form);
             assert_eq!(p.string("format"), Some("json"), "{form:?}");
             assert_eq!(p.args, args(&["p"]));
@@ -444,14 +422,8 @@ mod tests {
         assert_eq!(parse_duration_seconds("5m"), Ok(300_000_000_000));
         assert_eq!(parse_duration_seconds("1h30m"), Ok(5_400_000_000_000));
         assert_eq!(parse_duration_seconds("1.5s"), Ok(1_500_000_000));
-        assert_eq!(
-            parse_duration_seconds("abc"),
-            Err("time: invalid duration \"abc\"".to_string())
-        );
-        assert_eq!(
-            parse_duration_seconds("5x"),
-            Err("time: unknown unit \"x\" in duration \"5x\"".to_string())
-        );
+        assert_eq!(parse_duration_seconds("abc"), Err("time: invalid duration \"abc\"".to_string()));
+        assert_eq!(parse_duration_seconds("5x"), Err("time: unknown unit \"x\" in duration \"5x\"".to_string()));
         assert_eq!(ok(&["-wrap-ttl=5m"]).string("wrap-ttl"), Some("5m"));
     }
 
@@ -459,10 +431,7 @@ mod tests {
     #[test]
     fn repeated_flags() {
         let p = ok(&["-header", "a=1", "-header=b=2=3", "-format=json", "-format=table"]);
-        assert_eq!(
-            p.pairs("header"),
-            &[("a".to_string(), "1".to_string()), ("b".to_string(), "2=3".to_string())]
-        );
+        assert_eq!(p.pairs("header"), &[("a".to_string(), "1".to_string()), ("b".to_string(), "2=3".to_string())]);
         assert_eq!(p.string("format"), Some("table"));
         assert!(err(&["-header=novalue"]).contains("-header"));
     }

@@ -16,24 +16,15 @@ struct Builder<'a> {
 /// Parses the arguments into a JSON object; errors have bao's wording
 /// (`invalid key/value pair "b": format must be key=value`).
 pub(crate) fn parse_args_data(env: &Env, args: &[String]) -> Result<Map<String, Value>, String> {
-    let mut b = Builder {
-        env,
-        result: Map::new(),
-        stdin_used: false,
-    };
+    let mut b = Builder { env, result: Map::new(), stdin_used: false };
     for a in args {
-        b.add(a).map_err(|e| {
-            format!("invalid key/value pair {}: {e}", crate::flags::go_quote(a))
-        })?;
+        b.add(a).map_err(|e| format!("invalid key/value pair {}: {e}", crate::flags::go_quote(a)))?;
     }
     Ok(b.result)
 }
 
 /// The same arguments as lists of strings (for query parameters of read and delete).
-pub(crate) fn parse_args_string_lists(
-    env: &Env,
-    args: &[String],
-) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn parse_args_string_lists(env: &Env, args: &[String]) -> Result<Vec<(String, String)>, String> {
     let map = parse_args_data(env, args)?;
     let mut out = Vec::new();
     for (k, v) in map {
@@ -56,10 +47,7 @@ fn weak_string(v: &Value) -> Result<String, String> {
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(if *b { "1" } else { "0" }.to_string()),
         Value::Null => Ok(String::new()),
-        _ => Err(
-            "failed to convert values to strings: unsupported type for a query parameter"
-                .to_string(),
-        ),
+        _ => Err("failed to convert values to strings: unsupported type for a query parameter".to_string()),
     }
 }
 
@@ -81,8 +69,8 @@ impl Builder<'_> {
             return Err("format must be key=value".to_string());
         };
         let value = if let Some(path) = value.strip_prefix('@') {
-            let bytes = std::fs::read(path)
-                .map_err(|e| format!("error reading file: {}", go_io_error("open", path, &e)))?;
+            let bytes =
+                std::fs::read(path).map_err(|e| format!("error reading file: {}", go_io_error("open", path, &e)))?;
             String::from_utf8_lossy(&bytes).into_owned()
         } else if value.starts_with("\\@") {
             value[1..].to_string()
@@ -99,8 +87,7 @@ impl Builder<'_> {
                 self.result.insert(key.to_string(), Value::Array(items));
             }
             Some(existing) => {
-                self.result
-                    .insert(key.to_string(), Value::Array(vec![existing, Value::String(value)]));
+                self.result.insert(key.to_string(), Value::Array(vec![existing, Value::String(value)]));
             }
             None => {
                 self.result.insert(key.to_string(), Value::String(value));
@@ -165,10 +152,7 @@ mod tests {
             let p = dir.path().join("v.txt");
             let _ = std::fs::write(&p, "file value\n");
             let arg = format!("k=@{}", p.display());
-            assert_eq!(
-                parse_args_data(&env, &[arg]).map(Value::Object),
-                Ok(json!({"k": "file value\n"}))
-            );
+            assert_eq!(parse_args_data(&env, &[arg]).map(Value::Object), Ok(json!({"k": "file value\n"})));
             let j = dir.path().join("v.json");
             let _ = std::fs::write(&j, "{\"data\": {\"x\": 1}}");
             let arg = format!("@{}", j.display());
@@ -183,18 +167,12 @@ mod tests {
     #[test]
     fn stdin_json_and_errors() {
         let env = Env::empty().with_stdin("{\"data\":{\"x\":\"y\"}}");
-        assert_eq!(
-            parse_args_data(&env, &args(&["-"])).map(Value::Object),
-            Ok(json!({"data": {"x": "y"}}))
-        );
+        assert_eq!(parse_args_data(&env, &args(&["-"])).map(Value::Object), Ok(json!({"data": {"x": "y"}})));
         assert_eq!(
             parse_args_data(&env, &args(&["-", "a=-"])),
             Err("invalid key/value pair \"a=-\": stdin already consumed".to_string())
         );
-        assert_eq!(
-            parse_args_data(&Env::empty(), &args(&["-"])),
-            Err("invalid key/value pair \"-\": EOF".to_string())
-        );
+        assert_eq!(parse_args_data(&Env::empty(), &args(&["-"])), Err("invalid key/value pair \"-\": EOF".to_string()));
         assert_eq!(
             parse_args_data(&Env::empty(), &args(&["b"])),
             Err("invalid key/value pair \"b\": format must be key=value".to_string())

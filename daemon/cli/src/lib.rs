@@ -53,12 +53,7 @@ impl Env {
 
     /// An empty environment: no variables, no home directory, empty standard input.
     pub fn empty() -> Env {
-        Env {
-            vars: BTreeMap::new(),
-            home: None,
-            stdin: Stdin::Bytes(Vec::new()),
-            stdout_is_terminal: false,
-        }
+        Env { vars: BTreeMap::new(), home: None, stdin: Stdin::Bytes(Vec::new()), stdout_is_terminal: false }
     }
 
     /// Sets an environment variable.

@@ -41,8 +41,7 @@ impl J {
             Value::String(s) => J::Str(s.clone()),
             Value::Array(a) => J::Arr(a.iter().map(J::from_value).collect()),
             Value::Object(m) => {
-                let mut entries: Vec<(String, J)> =
-                    m.iter().map(|(k, v)| (k.clone(), J::from_value(v))).collect();
+                let mut entries: Vec<(String, J)> = m.iter().map(|(k, v)| (k.clone(), J::from_value(v))).collect();
                 entries.sort_by(|a, b| a.0.cmp(&b.0));
                 J::Obj(entries)
             }
@@ -178,10 +177,8 @@ pub(crate) fn go_v(v: &Value) -> String {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            let parts: Vec<String> = keys
-                .iter()
-                .map(|k| format!("{}:{}", k, m.get(*k).map(go_v).unwrap_or_default()))
-                .collect();
+            let parts: Vec<String> =
+                keys.iter().map(|k| format!("{}:{}", k, m.get(*k).map(go_v).unwrap_or_default())).collect();
             format!("map[{}]", parts.join(" "))
         }
     }
@@ -247,10 +244,7 @@ pub(crate) fn table_output(lines: &[String], delim: &str) -> String {
     let Some(header) = lines.first() else {
         return String::new();
     };
-    let underline: Vec<String> = header
-        .split(delim)
-        .map(|h| "-".repeat(h.trim().len()))
-        .collect();
+    let underline: Vec<String> = header.split(delim).map(|h| "-".repeat(h.trim().len())).collect();
     let mut all = Vec::with_capacity(lines.len() + 1);
     all.push(header.clone());
     all.push(underline.join(delim));
@@ -309,11 +303,7 @@ pub(crate) fn kr_wrap(s: &str, lim: usize) -> String {
 pub(crate) fn wrap_at_length_with_padding(s: &str, pad: usize) -> String {
     let wrapped = kr_wrap(s, MAX_LINE_LENGTH.saturating_sub(pad));
     let padding = " ".repeat(pad);
-    wrapped
-        .split('\n')
-        .map(|l| format!("{padding}{l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    wrapped.split('\n').map(|l| format!("{padding}{l}")).collect::<Vec<_>>().join("\n")
 }
 
 /// bao's `wrapAtLength`.
@@ -421,9 +411,7 @@ pub(crate) mod gotime {
         )
     }
 
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
     /// `t.UTC().Format(time.RFC822)`: "02 Jan 06 15:04 UTC".
     pub(crate) fn rfc822_utc(s: &str) -> String {
@@ -432,14 +420,7 @@ pub(crate) mod gotime {
         };
         let t = t.to_offset(UtcOffset::UTC);
         let month = MONTHS[usize::from(u8::from(t.month())) - 1];
-        format!(
-            "{:02} {} {:02} {:02}:{:02} UTC",
-            t.day(),
-            month,
-            t.year().rem_euclid(100),
-            t.hour(),
-            t.minute()
-        )
+        format!("{:02} {} {:02} {:02}:{:02} UTC", t.day(), month, t.year().rem_euclid(100), t.hour(), t.minute())
     }
 
     /// `t.String()`: "2006-01-02 15:04:05.999999999 -0700 MST" (zone "UTC" for UTC, the
@@ -482,17 +463,17 @@ mod tests {
             go_json_pretty(&v),
             "{\n  \"a\": {},\n  \"b\": [\n    1,\n    \"x\"\n  ],\n  \"c\": [],\n  \"d\": null,\n  \"e\": \"\\u003c\\u0026\\u003e\\u2028\\b\\u0001\"\n}"
         );
-        assert_eq!(go_json_compact(&v), "{\"a\":{},\"b\":[1,\"x\"],\"c\":[],\"d\":null,\"e\":\"\\u003c\\u0026\\u003e\\u2028\\b\\u0001\"}");
+        assert_eq!(
+            go_json_compact(&v),
+            "{\"a\":{},\"b\":[1,\"x\"],\"c\":[],\"d\":null,\"e\":\"\\u003c\\u0026\\u003e\\u2028\\b\\u0001\"}"
+        );
     }
 
     /// `%v` renders nested maps sorted as `map[k:v]`, slices as `[a b]`, nil as `<nil>`.
     #[test]
     fn go_v_matches_fmt() {
         let v = json!({"metadata": {"version": 1, "custom_metadata": null, "deletion_time": "", "z": [1, true]}});
-        assert_eq!(
-            go_v(&v),
-            "map[metadata:map[custom_metadata:<nil> deletion_time: version:1 z:[1 true]]]"
-        );
+        assert_eq!(go_v(&v), "map[metadata:map[custom_metadata:<nil> deletion_time: version:1 z:[1 true]]]");
         assert_eq!(go_q_list(&["default".to_string()]), "[\"default\"]");
         assert_eq!(go_q_list(&[]), "[]");
     }
@@ -559,10 +540,7 @@ mod tests {
         assert_eq!(gotime::rfc3339_nano("2026-11-28T03:00:45+02:00"), "2026-11-28T03:00:45+02:00");
         assert_eq!(gotime::rfc822_utc("2026-11-28T03:00:45.08Z"), "28 Nov 26 03:00 UTC");
         assert_eq!(gotime::rfc822_utc("2026-11-28T01:00:45+02:00"), "27 Nov 26 23:00 UTC");
-        assert_eq!(
-            gotime::go_string("2026-11-28T03:02:18.204277806Z"),
-            "2026-11-28 03:02:18.204277806 +0000 UTC"
-        );
+        assert_eq!(gotime::go_string("2026-11-28T03:02:18.204277806Z"), "2026-11-28 03:02:18.204277806 +0000 UTC");
         assert_eq!(gotime::rfc3339_nano("garbage"), "garbage");
     }
 }

@@ -9,9 +9,9 @@ use rustls::client::{verify_server_name, WebPkiServerVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::server::ParsedCertificate;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use rustls_pki_types::{ServerName, UnixTime};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{ServerName, UnixTime};
 
 /// TLS settings from flags and environment.
 #[derive(Debug, Default, Clone)]
@@ -57,8 +57,7 @@ pub(crate) fn go_errno_text(e: &std::io::Error) -> String {
 }
 
 fn load_ca_file(path: &str, roots: &mut Vec<CertificateDer<'static>>) -> Result<(), String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("Error loading CA File: {}", go_io_error("open", path, &e)))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("Error loading CA File: {}", go_io_error("open", path, &e)))?;
     let before = roots.len();
     roots.extend(CertificateDer::pem_slice_iter(&bytes).filter_map(Result::ok));
     if roots.len() == before {
@@ -77,10 +76,7 @@ fn load_ca_dir(path: &str, roots: &mut Vec<CertificateDer<'static>>) -> Result<(
         roots.extend(CertificateDer::pem_slice_iter(&bytes).filter_map(Result::ok));
     }
     if roots.is_empty() {
-        return Err(format!(
-            "Error loading CA Path: Couldn't parse PEM in: {}",
-            Path::new(path).display()
-        ));
+        return Err(format!("Error loading CA Path: Couldn't parse PEM in: {}", Path::new(path).display()));
     }
     Ok(())
 }
@@ -101,9 +97,7 @@ fn system_roots() -> Vec<CertificateDer<'static>> {
     );
     for path in candidates {
         if let Ok(bytes) = std::fs::read(&path) {
-            let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes)
-                .filter_map(Result::ok)
-                .collect();
+            let certs: Vec<_> = CertificateDer::pem_slice_iter(&bytes).filter_map(Result::ok).collect();
             if !certs.is_empty() {
                 return certs;
             }
@@ -132,10 +126,7 @@ impl ServerCertVerifier for TrustedCertificates {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .webpki
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
+        match self.webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Ok(v) => Ok(v),
             Err(e) => {
                 if !self.trusted.iter().any(|t| t.as_ref() == end_entity.as_ref()) {
@@ -181,9 +172,7 @@ pub(crate) fn client_config(opts: &TlsOptions) -> Result<Option<Arc<ClientConfig
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
     let builder = if opts.skip_verify {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(danger::NoVerification::new(provider())))
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(danger::NoVerification::new(provider())))
     } else if opts.ca_cert.is_some() || opts.ca_path.is_some() {
         let mut certs = Vec::new();
         if let Some(file) = &opts.ca_cert {
@@ -196,12 +185,7 @@ pub(crate) fn client_config(opts: &TlsOptions) -> Result<Option<Arc<ClientConfig
         let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
             .build()
             .map_err(|e| format!("Error loading CA File: {e}"))?;
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(TrustedCertificates {
-                webpki,
-                trusted: certs,
-            }))
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(TrustedCertificates { webpki, trusted: certs }))
     } else {
         // Client certificates without a CA option: the system's bundle, as Go uses.
         let mut roots = RootCertStore::empty();
@@ -215,9 +199,7 @@ pub(crate) fn client_config(opts: &TlsOptions) -> Result<Option<Arc<ClientConfig
                 .filter_map(Result::ok)
                 .collect();
             let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("open {key}: {e}"))?;
-            builder
-                .with_client_auth_cert(certs, key)
-                .map_err(|e| e.to_string())?
+            builder.with_client_auth_cert(certs, key).map_err(|e| e.to_string())?
         }
         (None, None) => builder.with_no_client_auth(),
         _ => {
@@ -267,12 +249,7 @@ pub(crate) mod danger {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls12_signature(
-                message,
-                cert,
-                dss,
-                &self.provider.signature_verification_algorithms,
-            )
+            verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
         }
 
         fn verify_tls13_signature(
@@ -281,18 +258,11 @@ pub(crate) mod danger {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            verify_tls13_signature(
-                message,
-                cert,
-                dss,
-                &self.provider.signature_verification_algorithms,
-            )
+            verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
         }
 
         fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            self.provider
-                .signature_verification_algorithms
-                .supported_schemes()
+            self.provider.signature_verification_algorithms.supported_schemes()
         }
     }
 }
@@ -304,10 +274,7 @@ mod tests {
     /// Missing and unparseable CA files fail with bao's messages.
     #[test]
     fn ca_file_errors_match_bao() {
-        let opts = TlsOptions {
-            ca_cert: Some("/nonexistent/ca.pem".to_string()),
-            ..Default::default()
-        };
+        let opts = TlsOptions { ca_cert: Some("/nonexistent/ca.pem".to_string()), ..Default::default() };
         assert_eq!(
             client_config(&opts).err(),
             Some("Error loading CA File: open /nonexistent/ca.pem: no such file or directory".to_string())
@@ -317,33 +284,18 @@ mod tests {
         if let Some(path) = path {
             let _ = std::fs::write(&path, "not a pem");
             let p = path.display().to_string();
-            let opts = TlsOptions {
-                ca_cert: Some(p.clone()),
-                ..Default::default()
-            };
-            assert_eq!(
-                client_config(&opts).err(),
-                Some(format!("Error loading CA File: Couldn't parse PEM in: {p}"))
-            );
+            let opts = TlsOptions { ca_cert: Some(p.clone()), ..Default::default() };
+            assert_eq!(client_config(&opts).err(), Some(format!("Error loading CA File: Couldn't parse PEM in: {p}")));
         }
-        let opts = TlsOptions {
-            ca_path: Some("/nonexistent".to_string()),
-            ..Default::default()
-        };
-        assert_eq!(
-            client_config(&opts).err(),
-            Some("lstat /nonexistent: no such file or directory".to_string())
-        );
+        let opts = TlsOptions { ca_path: Some("/nonexistent".to_string()), ..Default::default() };
+        assert_eq!(client_config(&opts).err(), Some("lstat /nonexistent: no such file or directory".to_string()));
     }
 
     /// Skip-verify builds a config; defaults leave ureq's own.
     #[test]
     fn skip_verify_and_default() {
         assert!(matches!(client_config(&TlsOptions::default()), Ok(None)));
-        let opts = TlsOptions {
-            skip_verify: true,
-            ..Default::default()
-        };
+        let opts = TlsOptions { skip_verify: true, ..Default::default() };
         assert!(matches!(client_config(&opts), Ok(Some(_))));
     }
 }

@@ -95,7 +95,9 @@ fn unreachable_and_malformed_addresses() {
     );
     let o = coffer(&env, &["read", "secret/x"]);
     assert_eq!(o.code, 2);
-    assert!(o.err.starts_with(&format!("Error reading secret/x: Get \"http://127.0.0.1:{port}/v1/secret/x\": dial tcp")));
+    assert!(o
+        .err
+        .starts_with(&format!("Error reading secret/x: Get \"http://127.0.0.1:{port}/v1/secret/x\": dial tcp")));
     let o = coffer(&Env::empty(), &["status", "-address=127.0.0.1:8200"]);
     assert_eq!(
         (o.code, o.err.as_str()),

@@ -20,16 +20,23 @@ fn status_unsealed() {
     let env = server.env(Some("root"));
     let o = coffer(&env, &["status"]);
     assert_eq!(o.code, 0, "{o:?}");
-    let keys: Vec<&str> = o
-        .out
-        .lines()
-        .map(|l| l.split("  ").next().unwrap_or("").trim())
-        .collect();
+    let keys: Vec<&str> = o.out.lines().map(|l| l.split("  ").next().unwrap_or("").trim()).collect();
     assert_eq!(
         keys,
         [
-            "Key", "---", "Seal Type", "Initialized", "Sealed", "Total Shares", "Threshold",
-            "Version", "Commit Date", "Storage Type", "Cluster Name", "Cluster ID", "HA Enabled"
+            "Key",
+            "---",
+            "Seal Type",
+            "Initialized",
+            "Sealed",
+            "Total Shares",
+            "Threshold",
+            "Version",
+            "Commit Date",
+            "Storage Type",
+            "Cluster Name",
+            "Cluster ID",
+            "HA Enabled"
         ]
     );
     assert!(o.out.contains("\nSealed          false\n"));
@@ -65,7 +72,9 @@ fn kv2_write_read_list_delete() {
     let v = json(&o.out);
     assert_eq!(v["data"]["data"]["user"], "alice");
     assert!(o.out.starts_with("{\n  \"request_id\": \""));
-    assert!(o.out.contains("\n  \"lease_id\": \"\",\n  \"lease_duration\": 0,\n  \"renewable\": false,\n  \"data\": {\n"));
+    assert!(o
+        .out
+        .contains("\n  \"lease_id\": \"\",\n  \"lease_duration\": 0,\n  \"renewable\": false,\n  \"data\": {\n"));
 
     let o = coffer(&env, &["read", "-field=data", "secret/data/app"]);
     assert_eq!(o.out, "map[pass:s3cret user:alice]");

@@ -28,9 +28,8 @@ fn init_then_unseal_to_threshold() {
 
     let o = coffer(&env, &["operator", "init", "-key-shares=3", "-key-threshold=2"]);
     assert_eq!(o.code, 0, "{o:?}");
-    let keys: Vec<String> = (1..=3)
-        .map(|i| line_value(&o.out, &format!("Unseal Key {i}: ")).unwrap_or_default())
-        .collect();
+    let keys: Vec<String> =
+        (1..=3).map(|i| line_value(&o.out, &format!("Unseal Key {i}: ")).unwrap_or_default()).collect();
     assert!(keys.iter().all(|k| k.len() == 44), "{keys:?}");
     let token = line_value(&o.out, "Initial Root Token: ").unwrap_or_default();
     assert!(token.starts_with("s."));
@@ -89,14 +88,17 @@ fn json_init_and_unseal_reset() {
     let o = coffer(&env, &["operator", "init", "-format=json", "-n", "2", "-t=2"]);
     assert_eq!(o.code, 0, "{o:?}");
     let v: Value = serde_json::from_str(&o.out).unwrap_or(Value::Null);
-    let keys: BTreeSet<&str> = v
-        .as_object()
-        .map(|m| m.keys().map(String::as_str).collect())
-        .unwrap_or_default();
+    let keys: BTreeSet<&str> = v.as_object().map(|m| m.keys().map(String::as_str).collect()).unwrap_or_default();
     let expected: BTreeSet<&str> = [
-        "unseal_keys_b64", "unseal_keys_hex", "unseal_shares", "unseal_threshold",
-        "recovery_keys_b64", "recovery_keys_hex", "recovery_keys_shares",
-        "recovery_keys_threshold", "root_token",
+        "unseal_keys_b64",
+        "unseal_keys_hex",
+        "unseal_shares",
+        "unseal_threshold",
+        "recovery_keys_b64",
+        "recovery_keys_hex",
+        "recovery_keys_shares",
+        "recovery_keys_threshold",
+        "root_token",
     ]
     .into_iter()
     .collect();

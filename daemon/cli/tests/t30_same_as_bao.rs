@@ -119,11 +119,7 @@ fn kv2_round_trip_matches_bao() {
     }
     let server = BaoServer::dev();
     let vars = [("BAO_ADDR", server.addr.as_str()), ("BAO_TOKEN", "root")];
-    let env = || {
-        coffer_cli::Env::empty()
-            .with_var("BAO_ADDR", &server.addr)
-            .with_var("BAO_TOKEN", "root")
-    };
+    let env = || coffer_cli::Env::empty().with_var("BAO_ADDR", &server.addr).with_var("BAO_TOKEN", "root");
     let body = r#"{"data":{"user":"alice","n":1,"tags":["a","b"],"html":"<&>"}}"#;
     let o = coffer(&env().with_stdin(body), &["write", "secret/data/app", "-"]);
     assert_eq!(o.code, 0, "{o:?}");

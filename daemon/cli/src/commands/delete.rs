@@ -7,14 +7,8 @@ use crate::flags::{FlagDef, Parsed};
 use crate::kv::parse_args_string_lists;
 use crate::Env;
 
-pub(crate) const COMMAND: Command = Command {
-    name: "delete",
-    synopsis: "Delete secrets and configuration",
-    usage,
-    flags,
-    parse_flags: true,
-    run,
-};
+pub(crate) const COMMAND: Command =
+    Command { name: "delete", synopsis: "Delete secrets and configuration", usage, flags, parse_flags: true, run };
 
 fn usage() -> String {
     "Usage: coffer delete [options] PATH

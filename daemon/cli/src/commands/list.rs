@@ -8,14 +8,8 @@ use crate::client::Method;
 use crate::flags::{FlagDef, Group, Kind, Parsed};
 use crate::Env;
 
-pub(crate) const COMMAND: Command = Command {
-    name: "list",
-    synopsis: "List data or secrets",
-    usage,
-    flags,
-    parse_flags: true,
-    run,
-};
+pub(crate) const COMMAND: Command =
+    Command { name: "list", synopsis: "List data or secrets", usage, flags, parse_flags: true, run };
 
 fn usage() -> String {
     "Usage: coffer list [options] PATH
@@ -100,13 +94,10 @@ fn run(ui: &mut Ui<'_>, env: &Env, parsed: &Parsed) -> i32 {
             return output_secret(ui, s);
         }
     }
-    let keys = secret
-        .as_ref()
-        .and_then(|s| s.data.as_ref())
-        .and_then(|d| match d.get("keys") {
-            Some(Value::Array(items)) => Some(items.clone()),
-            _ => None,
-        });
+    let keys = secret.as_ref().and_then(|s| s.data.as_ref()).and_then(|d| match d.get("keys") {
+        Some(Value::Array(items)) => Some(items.clone()),
+        _ => None,
+    });
     if !ui.is_table() && keys.is_none() {
         output_map(ui, &Map::new());
         return 2;

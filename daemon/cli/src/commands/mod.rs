@@ -110,66 +110,130 @@ fn flag(
     default: &'static str,
     usage: &'static str,
 ) -> FlagDef {
-    FlagDef {
-        name,
-        aliases: &[],
-        kind,
-        group,
-        env,
-        default,
-        usage,
-    }
+    FlagDef { name, aliases: &[], kind, group, env, default, usage }
 }
 
 /// The HTTP options every server-talking command accepts.
 pub(crate) fn http_flags() -> Vec<FlagDef> {
     vec![
-        flag("address", Kind::Str, Group::Http, Some("BAO_ADDR"), "https://127.0.0.1:8200",
-            "Address of the Coffer server."),
-        flag("ca-cert", Kind::Str, Group::Http, Some("BAO_CACERT"), "",
+        flag(
+            "address",
+            Kind::Str,
+            Group::Http,
+            Some("BAO_ADDR"),
+            "https://127.0.0.1:8200",
+            "Address of the Coffer server.",
+        ),
+        flag(
+            "ca-cert",
+            Kind::Str,
+            Group::Http,
+            Some("BAO_CACERT"),
+            "",
             "Path on the local disk to a single PEM-encoded CA certificate to verify the \
-             Coffer server's SSL certificate. This takes precedence over -ca-path."),
-        flag("ca-path", Kind::Str, Group::Http, Some("BAO_CAPATH"), "",
+             Coffer server's SSL certificate. This takes precedence over -ca-path.",
+        ),
+        flag(
+            "ca-path",
+            Kind::Str,
+            Group::Http,
+            Some("BAO_CAPATH"),
+            "",
             "Path on the local disk to a directory of PEM-encoded CA certificates to verify \
-             the Coffer server's SSL certificate."),
-        flag("client-cert", Kind::Str, Group::Http, Some("BAO_CLIENT_CERT"), "",
+             the Coffer server's SSL certificate.",
+        ),
+        flag(
+            "client-cert",
+            Kind::Str,
+            Group::Http,
+            Some("BAO_CLIENT_CERT"),
+            "",
             "Path on the local disk to a single PEM-encoded CA certificate to use for TLS \
              authentication to the Coffer server. If this flag is specified, -client-key is \
-             also required."),
-        flag("client-key", Kind::Str, Group::Http, Some("BAO_CLIENT_KEY"), "",
+             also required.",
+        ),
+        flag(
+            "client-key",
+            Kind::Str,
+            Group::Http,
+            Some("BAO_CLIENT_KEY"),
+            "",
             "Path on the local disk to a single PEM-encoded private key matching the client \
-             certificate from -client-cert."),
-        flag("header", Kind::KeyValue, Group::Http, None, "",
+             certificate from -client-cert.",
+        ),
+        flag(
+            "header",
+            Kind::KeyValue,
+            Group::Http,
+            None,
+            "",
             "Key-value pair provided as key=value to provide http header added to any request \
              done by the CLI. Trying to add headers starting with 'X-Vault-' is forbidden and \
-             will make the command fail. This can be specified multiple times."),
-        flag("namespace", Kind::Str, Group::Http, Some("BAO_NAMESPACE"), "",
+             will make the command fail. This can be specified multiple times.",
+        ),
+        flag(
+            "namespace",
+            Kind::Str,
+            Group::Http,
+            Some("BAO_NAMESPACE"),
+            "",
             "The namespace to use for the command. Setting this is not necessary but allows \
-             using relative paths."),
-        flag("non-interactive", Kind::Bool, Group::Http, None, "false",
-            "When set true, prevents asking the user for input via the terminal."),
-        flag("tls-skip-verify", Kind::Bool, Group::Http, Some("BAO_SKIP_VERIFY"), "false",
+             using relative paths.",
+        ),
+        flag(
+            "non-interactive",
+            Kind::Bool,
+            Group::Http,
+            None,
+            "false",
+            "When set true, prevents asking the user for input via the terminal.",
+        ),
+        flag(
+            "tls-skip-verify",
+            Kind::Bool,
+            Group::Http,
+            Some("BAO_SKIP_VERIFY"),
+            "false",
             "Disable verification of TLS certificates. Using this option is highly \
              discouraged as it decreases the security of data transmissions to and from the \
-             Coffer server."),
-        flag("wrap-ttl", Kind::Duration, Group::Http, Some("BAO_WRAP_TTL"), "",
+             Coffer server.",
+        ),
+        flag(
+            "wrap-ttl",
+            Kind::Duration,
+            Group::Http,
+            Some("BAO_WRAP_TTL"),
+            "",
             "Wraps the response in a cubbyhole token with the requested TTL. The TTL is \
-             specified as a numeric string with suffix like \"30s\" or \"5m\"."),
+             specified as a numeric string with suffix like \"30s\" or \"5m\".",
+        ),
     ]
 }
 
 /// `-format`.
 pub(crate) fn format_flag() -> FlagDef {
-    flag("format", Kind::Str, Group::Output, Some("BAO_FORMAT"), "table",
-        "Print the output in the given format. Valid formats are \"table\" or \"json\".")
+    flag(
+        "format",
+        Kind::Str,
+        Group::Output,
+        Some("BAO_FORMAT"),
+        "table",
+        "Print the output in the given format. Valid formats are \"table\" or \"json\".",
+    )
 }
 
 /// `-field`.
 pub(crate) fn field_flag() -> FlagDef {
-    flag("field", Kind::Str, Group::Output, None, "",
+    flag(
+        "field",
+        Kind::Str,
+        Group::Output,
+        None,
+        "",
         "Print only the field with the given name. Specifying this option will take \
          precedence over other formatting directives. The result will not have a trailing \
-         newline making it ideal for piping to other processes.")
+         newline making it ideal for piping to other processes.",
+    )
 }
 
 /// A command-specific flag.
@@ -181,15 +245,7 @@ pub(crate) fn command_flag(
     default: &'static str,
     usage: &'static str,
 ) -> FlagDef {
-    FlagDef {
-        name,
-        aliases,
-        kind,
-        group,
-        env: None,
-        default,
-        usage,
-    }
+    FlagDef { name, aliases, kind, group, env: None, default, usage }
 }
 
 /// The token: `BAO_TOKEN`/`VAULT_TOKEN`, else the token file `~/.vault-token` (the file bao
@@ -206,11 +262,7 @@ fn token(env: &Env) -> Option<String> {
 
 /// A string setting: the flag if given, else its environment variable.
 fn setting(parsed: &Parsed, env: &Env, name: &str, var: &str) -> Option<String> {
-    parsed
-        .string(name)
-        .map(str::to_string)
-        .or_else(|| env.bao_var(var).map(str::to_string))
-        .filter(|s| !s.is_empty())
+    parsed.string(name).map(str::to_string).or_else(|| env.bao_var(var).map(str::to_string)).filter(|s| !s.is_empty())
 }
 
 /// Builds the client from HTTP flags and environment; errors are printed as bao prints them.
@@ -218,17 +270,15 @@ pub(crate) fn client(parsed: &Parsed, env: &Env) -> Result<Client, String> {
     let skip_verify = match parsed.bool("tls-skip-verify") {
         Some(b) => b,
         None => match env.bao_var("BAO_SKIP_VERIFY") {
-            Some(v) => crate::flags::parse_bool(v).map_err(|_| {
-                "failed to read environment: could not parse BAO_SKIP_VERIFY".to_string()
-            })?,
+            Some(v) => crate::flags::parse_bool(v)
+                .map_err(|_| "failed to read environment: could not parse BAO_SKIP_VERIFY".to_string())?,
             None => false,
         },
     };
     // The flag was validated when parsed; the environment value goes to the server as is.
     let wrap_ttl = setting(parsed, env, "wrap-ttl", "BAO_WRAP_TTL");
     let opts = ClientOptions {
-        address: setting(parsed, env, "address", "BAO_ADDR")
-            .unwrap_or_else(|| "https://127.0.0.1:8200".to_string()),
+        address: setting(parsed, env, "address", "BAO_ADDR").unwrap_or_else(|| "https://127.0.0.1:8200".to_string()),
         tls: TlsOptions {
             ca_cert: setting(parsed, env, "ca-cert", "BAO_CACERT"),
             ca_path: setting(parsed, env, "ca-path", "BAO_CAPATH"),
@@ -258,10 +308,7 @@ mod tests {
     fn token_sources() {
         assert_eq!(token(&Env::empty()), None);
         assert_eq!(token(&Env::empty().with_var("VAULT_TOKEN", "v")), Some("v".into()));
-        assert_eq!(
-            token(&Env::empty().with_var("VAULT_TOKEN", "v").with_var("BAO_TOKEN", "b")),
-            Some("b".into())
-        );
+        assert_eq!(token(&Env::empty().with_var("VAULT_TOKEN", "v").with_var("BAO_TOKEN", "b")), Some("b".into()));
         if let Ok(dir) = tempfile::tempdir() {
             let _ = std::fs::write(dir.path().join(".vault-token"), "file-token\n");
             let env = Env::empty().with_home(dir.path());

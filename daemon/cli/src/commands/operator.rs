@@ -202,11 +202,7 @@ fn init_run(ui: &mut Ui<'_>, env: &Env, parsed: &Parsed) -> i32 {
     let n_keys = keys.as_ref().map_or(0, Vec::len);
 
     if !ui.is_table() {
-        let (unseal_shares, unseal_threshold) = if n_keys == 0 {
-            (1, 1)
-        } else {
-            (shares, threshold)
-        };
+        let (unseal_shares, unseal_threshold) = if n_keys == 0 { (1, 1) } else { (shares, threshold) };
         let j = J::Obj(vec![
             ("unseal_keys_b64".to_string(), J::str_list(keys_b64.as_deref())),
             ("unseal_keys_hex".to_string(), J::str_list(keys.as_deref())),
@@ -280,11 +276,7 @@ fn init_status(ui: &mut Ui<'_>, client: &Client) -> i32 {
         }
     };
     if ui.is_table() {
-        ui.output(if initialized {
-            "Vault is initialized"
-        } else {
-            "Vault is not initialized"
-        });
+        ui.output(if initialized { "Vault is initialized" } else { "Vault is not initialized" });
     } else {
         let j = J::Obj(vec![("Initialized".to_string(), J::Bool(initialized))]);
         ui.output(&go_json_pretty(&j));
@@ -428,10 +420,7 @@ fn unseal_run(ui: &mut Ui<'_>, env: &Env, parsed: &Parsed) -> i32 {
     let body = go_json_compact(&J::Obj(vec![
         ("key".to_string(), J::str(key)),
         ("reset".to_string(), J::Bool(false)),
-        (
-            "migrate".to_string(),
-            J::Bool(parsed.bool("migrate").unwrap_or(false)),
-        ),
+        ("migrate".to_string(), J::Bool(parsed.bool("migrate").unwrap_or(false))),
     ]));
     match client.json(Method::Put, "sys/unseal", Some(body.as_bytes())) {
         Ok(s) => output_seal_status(ui, &client, SealStatus::new(s)),
@@ -591,11 +580,7 @@ fn rotate_run(ui: &mut Ui<'_>, env: &Env, parsed: &Parsed) -> i32 {
     let Some(status) = read_key_status(ui, &client) else {
         return 2;
     };
-    let prefix = if ui.is_table() {
-        "Success! Rotated key\n\n"
-    } else {
-        ""
-    };
+    let prefix = if ui.is_table() { "Success! Rotated key\n\n" } else { "" };
     key_status_output(ui, &status, prefix);
     0
 }

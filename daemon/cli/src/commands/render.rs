@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 use super::Ui;
 use crate::client::{get_bool, get_i64, get_str, get_str_list, Secret};
 use crate::output::{
-    self, go_json_pretty, go_q_list, go_v, gotime, human_duration_secs, human_duration_value,
-    looks_like_duration, table_output, wrap_at_length_with_padding, HOPE_DELIM, J,
+    self, go_json_pretty, go_q_list, go_v, gotime, human_duration_secs, human_duration_value, looks_like_duration,
+    table_output, wrap_at_length_with_padding, HOPE_DELIM, J,
 };
 
 /// A secret as bao's JSON formatter writes an `api.Secret`.
@@ -111,11 +111,8 @@ pub(crate) fn output_secret(ui: &mut Ui<'_>, s: &Secret) -> i32 {
         } else {
             rows.push(row("token", &a.client_token));
             rows.push(row("token_accessor", &a.accessor));
-            let duration = if a.lease_duration == 0 {
-                "∞".to_string()
-            } else {
-                human_duration_secs(a.lease_duration)
-            };
+            let duration =
+                if a.lease_duration == 0 { "∞".to_string() } else { human_duration_secs(a.lease_duration) };
             rows.push(row("token_duration", &duration));
             rows.push(row("token_renewable", &a.renewable.to_string()));
             let q = |l: &Option<Vec<String>>| go_q_list(l.as_deref().unwrap_or(&[]));
@@ -161,11 +158,7 @@ fn map_rows(data: &Map<String, Value>) -> Vec<String> {
     keys.into_iter()
         .map(|k| {
             let v = &data[k];
-            let shown = if looks_like_duration(k) {
-                human_duration_value(v)
-            } else {
-                go_v(v)
-            };
+            let shown = if looks_like_duration(k) { human_duration_value(v) } else { go_v(v) };
             row(k, &shown)
         })
         .collect()
@@ -267,11 +260,7 @@ pub(crate) fn print_raw_field(ui: &mut Ui<'_>, s: &Secret, field: &str) -> i32 {
         ui.error(&format!("Field {} not present in secret", crate::flags::go_quote(field)));
         return 1;
     };
-    let text = if ui.is_table() {
-        go_v(&v)
-    } else {
-        go_json_pretty(&J::from_value(&v))
-    };
+    let text = if ui.is_table() { go_v(&v) } else { go_json_pretty(&J::from_value(&v)) };
     if ui.stdout_is_terminal {
         ui.output(&text);
     } else {
@@ -289,10 +278,7 @@ pub(crate) struct SealStatus {
 
 impl SealStatus {
     pub(crate) fn new(status: Map<String, Value>) -> SealStatus {
-        SealStatus {
-            status,
-            leader: Map::new(),
-        }
+        SealStatus { status, leader: Map::new() }
     }
 
     pub(crate) fn sealed(&self) -> bool {
@@ -382,21 +368,13 @@ impl SealStatus {
         out.push(format!("Total {prefix}Shares | {}", get_i64(s, "n")));
         out.push(format!("Threshold | {}", get_i64(s, "t")));
         if self.sealed() {
-            out.push(format!(
-                "Unseal Progress | {}/{}",
-                get_i64(s, "progress"),
-                get_i64(s, "t")
-            ));
+            out.push(format!("Unseal Progress | {}/{}", get_i64(s, "progress"), get_i64(s, "t")));
             out.push(format!("Unseal Nonce | {}", get_str(s, "nonce")));
         }
         if get_bool(s, "migration") {
             out.push("Seal Migration in Progress | true".to_string());
         }
-        for (label, key) in [
-            ("Version", "version"),
-            ("Commit Date", "commit_date"),
-            ("Storage Type", "storage_type"),
-        ] {
+        for (label, key) in [("Version", "version"), ("Commit Date", "commit_date"), ("Storage Type", "storage_type")] {
             let v = get_str(s, key);
             if !v.is_empty() {
                 out.push(format!("{label} | {v}"));
@@ -422,10 +400,9 @@ impl SealStatus {
                 out.push(format!("Active Node Address | {leader}"));
             }
         }
-        for (label, key) in [
-            ("Raft Committed Index", "raft_committed_index"),
-            ("Raft Applied Index", "raft_applied_index"),
-        ] {
+        for (label, key) in
+            [("Raft Committed Index", "raft_committed_index"), ("Raft Applied Index", "raft_applied_index")]
+        {
             let v = get_i64(l, key);
             if v > 0 {
                 out.push(format!("{label} | {v}"));
@@ -437,11 +414,7 @@ impl SealStatus {
 
 /// bao's `OutputSealStatus`: looks up the leader (a sealed server's "Vault is sealed" error
 /// means HA is enabled), then prints. Returns 0, or 1 if the leader lookup failed.
-pub(crate) fn output_seal_status(
-    ui: &mut Ui<'_>,
-    client: &crate::client::Client,
-    mut status: SealStatus,
-) -> i32 {
+pub(crate) fn output_seal_status(ui: &mut Ui<'_>, client: &crate::client::Client, mut status: SealStatus) -> i32 {
     match client.json(crate::client::Method::Get, "sys/leader", None) {
         Ok(leader) => status.leader = leader,
         Err(e) if e.mentions_sealed() => {
@@ -501,18 +474,10 @@ mod tests {
         let mut out = Vec::new();
         let mut err = Vec::new();
         {
-            let mut ui = Ui {
-                out: &mut out,
-                err: &mut err,
-                format: format.to_string(),
-                stdout_is_terminal: false,
-            };
+            let mut ui = Ui { out: &mut out, err: &mut err, format: format.to_string(), stdout_is_terminal: false };
             f(&mut ui);
         }
-        (
-            String::from_utf8_lossy(&out).into_owned(),
-            String::from_utf8_lossy(&err).into_owned(),
-        )
+        (String::from_utf8_lossy(&out).into_owned(), String::from_utf8_lossy(&err).into_owned())
     }
 
     /// A kv v2 read renders as bao renders it, in both formats.
@@ -553,10 +518,7 @@ mod tests {
             out,
             "Key                  Value\n---                  -----\ntoken                s.x\ntoken_accessor       acc\ntoken_duration       1h\ntoken_renewable      true\ntoken_policies       [\"default\"]\nidentity_policies    []\npolicies             [\"default\"]\ntoken_meta_a         b\n"
         );
-        assert_eq!(
-            err,
-            "WARNING! The following warnings were returned from OpenBao:\n\n  * be careful\n\n"
-        );
+        assert_eq!(err, "WARNING! The following warnings were returned from OpenBao:\n\n  * be careful\n\n");
     }
 
     /// A sealed status renders progress and nonce ("n/a" when empty) and no cluster rows.
@@ -602,6 +564,9 @@ mod tests {
         let (out, _) = render("table", |ui| key_status_output(ui, &body, ""));
         assert_eq!(out, "Key Term            1\nInstall Time        28 Nov 26 03:00 UTC\nEncryption Count    34\n");
         let (out, _) = render("json", |ui| key_status_output(ui, &body, ""));
-        assert_eq!(out, "{\n  \"term\": 1,\n  \"install_time\": \"2026-11-28T03:00:45.089614679Z\",\n  \"encryptions\": 34\n}\n");
+        assert_eq!(
+            out,
+            "{\n  \"term\": 1,\n  \"install_time\": \"2026-11-28T03:00:45.089614679Z\",\n  \"encryptions\": 34\n}\n"
+        );
     }
 }

@@ -6,14 +6,8 @@ use crate::client::Method;
 use crate::flags::{FlagDef, Parsed};
 use crate::Env;
 
-pub(crate) const COMMAND: Command = Command {
-    name: "status",
-    synopsis: "Print seal and HA status",
-    usage,
-    flags,
-    parse_flags: true,
-    run,
-};
+pub(crate) const COMMAND: Command =
+    Command { name: "status", synopsis: "Print seal and HA status", usage, flags, parse_flags: true, run };
 
 fn usage() -> String {
     "Usage: coffer status [options]

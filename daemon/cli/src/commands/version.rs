@@ -4,14 +4,8 @@ use super::{Command, Ui};
 use crate::flags::{FlagDef, Parsed};
 use crate::Env;
 
-pub(crate) const COMMAND: Command = Command {
-    name: "version",
-    synopsis: "Prints the Coffer CLI version",
-    usage,
-    flags,
-    parse_flags: false,
-    run,
-};
+pub(crate) const COMMAND: Command =
+    Command { name: "version", synopsis: "Prints the Coffer CLI version", usage, flags, parse_flags: false, run };
 
 fn usage() -> String {
     "Usage: coffer version

@@ -10,14 +10,8 @@ use crate::kv::parse_args_data;
 use crate::output::{go_json_compact, J};
 use crate::Env;
 
-pub(crate) const COMMAND: Command = Command {
-    name: "write",
-    synopsis: "Write data, configuration, and secrets",
-    usage,
-    flags,
-    parse_flags: true,
-    run,
-};
+pub(crate) const COMMAND: Command =
+    Command { name: "write", synopsis: "Write data, configuration, and secrets", usage, flags, parse_flags: true, run };
 
 fn usage() -> String {
     "Usage: coffer write [options] PATH [DATA K=V...]
@@ -95,16 +89,13 @@ pub(crate) fn handle_write_output(
     ui: &mut Ui<'_>,
     parsed: &Parsed,
     path: &str,
-    result: Result<Option<Secret>, (crate::error::Error, Option<Secret>)>,
+    result: Result<Option<Secret>, Box<(crate::error::Error, Option<Secret>)>>,
     success: &str,
 ) -> i32 {
-    let verb = if success.contains("deleted") {
-        "Error deleting"
-    } else {
-        "Error writing data to"
-    };
+    let verb = if success.contains("deleted") { "Error deleting" } else { "Error writing data to" };
     match result {
-        Err((e, secret)) => {
+        Err(failure) => {
+            let (e, secret) = *failure;
             ui.error(&format!("{verb} {path}: {e}"));
             if let Some(s) = secret {
                 output_secret(ui, &s);

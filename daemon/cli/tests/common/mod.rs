@@ -56,22 +56,13 @@ impl BaoServer {
         let port = free_port_pair();
         let dir = tempfile::tempdir().expect("tempdir");
         let child = Command::new("bao")
-            .args([
-                "server",
-                "-dev",
-                "-dev-root-token-id=root",
-                &format!("-dev-listen-address=127.0.0.1:{port}"),
-            ])
+            .args(["server", "-dev", "-dev-root-token-id=root", &format!("-dev-listen-address=127.0.0.1:{port}")])
             .env("HOME", dir.path()) // the dev server writes ~/.vault-token
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start bao server -dev");
-        let server = BaoServer {
-            child,
-            addr: format!("http://127.0.0.1:{port}"),
-            dir,
-        };
+        let server = BaoServer { child, addr: format!("http://127.0.0.1:{port}"), dir };
         server.wait_ready(true);
         server
     }
@@ -97,11 +88,7 @@ impl BaoServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("start bao server");
-        let server = BaoServer {
-            child,
-            addr: format!("http://127.0.0.1:{port}"),
-            dir,
-        };
+        let server = BaoServer { child, addr: format!("http://127.0.0.1:{port}"), dir };
         server.wait_ready(false);
         server
     }
@@ -110,9 +97,7 @@ impl BaoServer {
     /// itself), any HTTP answer otherwise.
     fn wait_ready(&self, dev: bool) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        let agent = ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(2))
-            .build();
+        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(2)).build();
         let url = format!("{}/v1/sys/health", self.addr);
         while Instant::now() < deadline {
             match agent.get(&url).call() {
@@ -127,9 +112,7 @@ impl BaoServer {
 
     /// An environment pointing at this server, with `token` (if any) and an empty home.
     pub fn env(&self, token: Option<&str>) -> Env {
-        let env = Env::empty()
-            .with_var("BAO_ADDR", &self.addr)
-            .with_home(self.dir.path());
+        let env = Env::empty().with_var("BAO_ADDR", &self.addr).with_home(self.dir.path());
         match token {
             Some(t) => env.with_var("BAO_TOKEN", t),
             None => env,
@@ -155,11 +138,7 @@ pub fn coffer(env: &Env, args: &[&str]) -> Outcome {
     let mut out = Vec::new();
     let mut err = Vec::new();
     let code = coffer_cli::run_with(&args, env, &mut out, &mut err);
-    Outcome {
-        code,
-        out: String::from_utf8_lossy(&out).into_owned(),
-        err: String::from_utf8_lossy(&err).into_owned(),
-    }
+    Outcome { code, out: String::from_utf8_lossy(&out).into_owned(), err: String::from_utf8_lossy(&err).into_owned() }
 }
 
 /// Runs the real `bao` CLI with only the given environment (plus PATH).
@@ -173,12 +152,7 @@ pub fn bao(vars: &[(&str, &str)], stdin: &[u8], args: &[&str]) -> Outcome {
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run bao");
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run bao");
     if let Some(mut input) = child.stdin.take() {
         let _ = input.write_all(stdin);
     }
@@ -192,7 +166,5 @@ pub fn bao(vars: &[(&str, &str)], stdin: &[u8], args: &[&str]) -> Outcome {
 
 /// The value after "Label: " on the line that starts with it.
 pub fn line_value(text: &str, label: &str) -> Option<String> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(label))
-        .map(|v| v.trim().to_string())
+    text.lines().find_map(|l| l.strip_prefix(label)).map(|v| v.trim().to_string())
 }
