@@ -69,13 +69,29 @@ impl BaoServer {
 
     /// `bao server` on in-memory storage: uninitialized and sealed.
     pub fn inmem() -> BaoServer {
+        BaoServer::inmem_with_listener("tls_disable = true", "http")
+    }
+
+    /// Like [`BaoServer::inmem`], serving TLS with a certificate and key from
+    /// `tests/fixtures`.
+    pub fn inmem_tls(cert: &str, key: &str) -> BaoServer {
+        let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let listener = format!(
+            "tls_cert_file = \"{}\"\n  tls_key_file = \"{}\"",
+            fixtures.join(cert).display(),
+            fixtures.join(key).display()
+        );
+        BaoServer::inmem_with_listener(&listener, "https")
+    }
+
+    fn inmem_with_listener(listener: &str, scheme: &str) -> BaoServer {
         let port = free_port_pair();
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("server.hcl");
         std::fs::write(
             &config,
             format!(
-                "storage \"inmem\" {{}}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  cluster_address = \"127.0.0.1:{}\"\n  tls_disable = true\n}}\ndisable_mlock = true\n",
+                "storage \"inmem\" {{}}\nlistener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  cluster_address = \"127.0.0.1:{}\"\n  {listener}\n}}\ndisable_mlock = true\n",
                 port + 1
             ),
         )
@@ -88,7 +104,7 @@ impl BaoServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("start bao server");
-        let server = BaoServer { child, addr: format!("http://127.0.0.1:{port}"), dir };
+        let server = BaoServer { child, addr: format!("{scheme}://127.0.0.1:{port}"), dir };
         server.wait_ready(false);
         server
     }
@@ -97,6 +113,16 @@ impl BaoServer {
     /// itself), any HTTP answer otherwise.
     fn wait_ready(&self, dev: bool) {
         let deadline = Instant::now() + Duration::from_secs(60);
+        if let Some(target) = self.addr.strip_prefix("https://") {
+            // No TLS client here: wait for the port to accept connections.
+            while Instant::now() < deadline {
+                if std::net::TcpStream::connect(target).is_ok() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            panic!("bao server at {} did not become ready", self.addr);
+        }
         let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(2)).build();
         let url = format!("{}/v1/sys/health", self.addr);
         while Instant::now() < deadline {
