@@ -330,6 +330,9 @@ impl Client {
         }
         if let Some(ttl) = &self.wrap_ttl {
             req = req.set("X-Vault-Wrap-TTL", ttl);
+        } else if matches!(method, Method::Put | Method::Post) && path == "sys/wrapping/wrap" {
+            // bao's default wrapping lookup: wrapping data always wraps, for 5 minutes.
+            req = req.set("X-Vault-Wrap-TTL", "5m");
         }
         for (k, v) in &self.headers {
             req = req.set(k, v);
