@@ -146,7 +146,9 @@ impl Core {
             return Err(CoreError::InvalidRequest("Vault is not initialized".into()));
         };
         if !self.is_sealed() {
-            return Ok(());
+            // A share for an unsealed node is harmless and answered with the status; a reset
+            // is refused, as OpenBao does.
+            return if reset { Err(CoreError::InvalidRequest("vault is unsealed".into())) } else { Ok(()) };
         }
         if reset {
             lc.progress = None;
@@ -268,6 +270,7 @@ impl Core {
             ("nonce", json!(nonce)),
             ("recovery_seal", json!(false)),
             ("version", json!(API_VERSION)),
+            ("commit_date", json!(option_env!("COFFER_COMMIT_DATE").unwrap_or(""))),
             ("migration", json!(false)),
         ]);
         if let Some(info) = self.cluster_info() {
@@ -307,7 +310,7 @@ impl Core {
                 json!(if is_self { self.settings.cluster_addr.clone().unwrap_or_default() } else { String::new() }),
             ),
         ]);
-        if let Some(raft) = &self.raft {
+        if let Some(raft) = self.raft.as_ref().filter(|_| is_self) {
             let status = raft.status();
             let applied = status.as_ref().and_then(|s| s.applied_index).unwrap_or(0);
             let committed = status.as_ref().and_then(|s| s.last_log_index).unwrap_or(0).max(applied);
