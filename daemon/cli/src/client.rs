@@ -5,6 +5,7 @@
 use std::io::Read;
 use std::time::Duration;
 
+use coffer_hardening::secret::SecretString;
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, Error};
@@ -13,12 +14,12 @@ use crate::tls::{self, TlsOptions};
 /// The most of a response body the client reads.
 const MAX_BODY: u64 = 64 * 1024 * 1024;
 
-/// Everything needed to build a client.
-#[derive(Debug, Default, Clone)]
+/// Everything needed to build a client (its `Debug` never shows the token).
+#[derive(Debug, Default)]
 pub(crate) struct ClientOptions {
     pub address: String,
     pub tls: TlsOptions,
-    pub token: Option<String>,
+    pub token: Option<SecretString>,
     pub namespace: Option<String>,
     pub headers: Vec<(String, String)>,
     pub wrap_ttl: Option<String>,
@@ -264,7 +265,7 @@ fn json_kind(v: &Value) -> &'static str {
 pub(crate) struct Client {
     agent: ureq::Agent,
     address: Address,
-    token: Option<String>,
+    token: Option<SecretString>,
     namespace: Option<String>,
     headers: Vec<(String, String)>,
     wrap_ttl: Option<String>,
@@ -293,7 +294,11 @@ impl Client {
         Ok(Client {
             agent: builder.build(),
             address,
-            token: opts.token.clone().filter(|t| !t.is_empty()),
+            token: opts
+                .token
+                .as_ref()
+                .filter(|t| !t.expose().is_empty())
+                .map(|t| SecretString::new(t.expose().to_string())),
             namespace: opts.namespace.clone().filter(|n| !n.is_empty()),
             headers: opts.headers.clone(),
             wrap_ttl: opts.wrap_ttl.clone().filter(|w| !w.is_empty()),
@@ -323,7 +328,7 @@ impl Client {
         }
         let mut req = self.agent.request(method.as_str(), &url).set("X-Vault-Request", "true");
         if let Some(token) = &self.token {
-            req = req.set("X-Vault-Token", token);
+            req = req.set("X-Vault-Token", token.expose());
         }
         if let Some(ns) = &self.namespace {
             req = req.set("X-Vault-Namespace", ns);

@@ -20,7 +20,7 @@ mod output;
 mod tls;
 
 /// Where a command's standard input comes from.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Stdin {
     /// The process's standard input.
     Inherit,
@@ -29,13 +29,33 @@ pub enum Stdin {
 }
 
 /// The process context a command runs in: environment variables, home directory (for the
-/// `~/.vault-token` token file) and standard input.
-#[derive(Debug, Clone)]
+/// `~/.vault-token` token file) and standard input. Its `Debug` shows variable names only,
+/// since values and input may hold tokens and unseal keys.
+#[derive(Clone)]
 pub struct Env {
     vars: BTreeMap<String, String>,
     home: Option<PathBuf>,
     stdin: Stdin,
     stdout_is_terminal: bool,
+}
+
+impl std::fmt::Debug for Stdin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stdin::Inherit => f.write_str("Inherit"),
+            Stdin::Bytes(b) => write!(f, "Bytes(<{} bytes>)", b.len()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Env")
+            .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .field("home", &self.home)
+            .field("stdin", &self.stdin)
+            .finish()
+    }
 }
 
 impl Env {
@@ -155,4 +175,29 @@ pub fn run(args: &[String]) -> i32 {
 /// [`run`] with the environment and output streams injected.
 pub fn run_with(args: &[String], env: &Env, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     cli::dispatch(args, env, out, err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Debug output of an environment never shows variable values or input bytes.
+    #[test]
+    fn env_debug_redacts_values() {
+        let env = Env::empty().with_var("BAO_TOKEN", "s.topsecret").with_stdin("unseal-key");
+        let shown = format!("{env:?}");
+        assert!(shown.contains("BAO_TOKEN"));
+        assert!(!shown.contains("topsecret"));
+        assert!(!shown.contains("unseal-key"));
+    }
+
+    /// `VAULT_` variables stand in for unset or empty `BAO_` ones.
+    #[test]
+    fn bao_var_falls_back_to_vault() {
+        let env = Env::empty().with_var("VAULT_ADDR", "v").with_var("BAO_TOKEN", "");
+        assert_eq!(env.bao_var("BAO_ADDR"), Some("v"));
+        let env = env.with_var("VAULT_TOKEN", "t");
+        assert_eq!(env.bao_var("BAO_TOKEN"), Some("t"));
+        assert_eq!(env.bao_var("OTHER"), None);
+    }
 }

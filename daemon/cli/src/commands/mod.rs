@@ -3,6 +3,8 @@
 
 use std::io::Write;
 
+use coffer_hardening::secret::SecretString;
+
 use crate::client::{Client, ClientOptions};
 use crate::flags::{FlagDef, Group, Kind, Parsed};
 use crate::tls::TlsOptions;
@@ -250,14 +252,14 @@ pub(crate) fn command_flag(
 
 /// The token: `BAO_TOKEN`/`VAULT_TOKEN`, else the token file `~/.vault-token` (the file bao
 /// reads and `bao login` writes).
-fn token(env: &Env) -> Option<String> {
+fn token(env: &Env) -> Option<SecretString> {
     if let Some(t) = env.bao_var("BAO_TOKEN") {
-        return Some(t.to_string());
+        return Some(SecretString::new(t.to_string()));
     }
     let path = env.home()?.join(".vault-token");
-    let text = std::fs::read_to_string(path).ok()?;
-    let t = text.trim().to_string();
-    (!t.is_empty()).then_some(t)
+    let text = SecretString::new(std::fs::read_to_string(path).ok()?);
+    let t = text.expose().trim();
+    (!t.is_empty()).then(|| SecretString::new(t.to_string()))
 }
 
 /// A string setting: the flag if given, else its environment variable.
@@ -306,6 +308,7 @@ mod tests {
     /// The token comes from the environment first, then from `~/.vault-token`.
     #[test]
     fn token_sources() {
+        let token = |env: &Env| token(env).map(|t| t.expose().to_string());
         assert_eq!(token(&Env::empty()), None);
         assert_eq!(token(&Env::empty().with_var("VAULT_TOKEN", "v")), Some("v".into()));
         assert_eq!(token(&Env::empty().with_var("VAULT_TOKEN", "v").with_var("BAO_TOKEN", "b")), Some("b".into()));

@@ -1,5 +1,6 @@
 //! `operator init | unseal | seal | key-status | rotate`.
 
+use coffer_hardening::secret::SecretString;
 use serde_json::{Map, Value};
 
 use super::render::{key_status_output, output_seal_status, SealStatus};
@@ -353,7 +354,7 @@ fn set_echo(on: bool) {
 }
 
 /// Reads the key: without echo from a terminal, else one line of standard input.
-fn prompt_key(ui: &mut Ui<'_>, env: &Env) -> Result<String, String> {
+fn prompt_key(ui: &mut Ui<'_>, env: &Env) -> Result<SecretString, String> {
     ui.raw("Unseal Key (will be hidden): ");
     let tty = env.stdin_is_terminal();
     if tty {
@@ -365,7 +366,15 @@ fn prompt_key(ui: &mut Ui<'_>, env: &Env) -> Result<String, String> {
     }
     ui.output("");
     match line {
-        Ok(Some(l)) if !l.trim().is_empty() => Ok(l.trim().to_string()),
+        Ok(Some(l)) => {
+            let l = SecretString::new(l);
+            let key = l.expose().trim();
+            if key.is_empty() {
+                Err("EOF".to_string())
+            } else {
+                Ok(SecretString::new(key.to_string()))
+            }
+        }
         Ok(_) => Err("EOF".to_string()),
         Err(e) => Err(e.to_string()),
     }
@@ -373,8 +382,8 @@ fn prompt_key(ui: &mut Ui<'_>, env: &Env) -> Result<String, String> {
 
 fn unseal_run(ui: &mut Ui<'_>, env: &Env, parsed: &Parsed) -> i32 {
     let mut key = match parsed.args.len() {
-        0 => String::new(),
-        1 => parsed.args[0].trim().to_string(),
+        0 => SecretString::new(String::new()),
+        1 => SecretString::new(parsed.args[0].trim().to_string()),
         n => {
             ui.error(&format!("Too many arguments (expected 1, got {n})"));
             return 1;
@@ -393,7 +402,7 @@ fn unseal_run(ui: &mut Ui<'_>, env: &Env, parsed: &Parsed) -> i32 {
             }
         };
     }
-    if key.is_empty() {
+    if key.expose().is_empty() {
         if parsed.bool("non-interactive").unwrap_or(false) {
             ui.error(&wrap_at_length(
                 "Refusing to read from stdin with -non-interactive specified; specify unseal \
@@ -417,12 +426,12 @@ fn unseal_run(ui: &mut Ui<'_>, env: &Env, parsed: &Parsed) -> i32 {
             }
         };
     }
-    let body = go_json_compact(&J::Obj(vec![
-        ("key".to_string(), J::str(key)),
+    let body = SecretString::new(go_json_compact(&J::Obj(vec![
+        ("key".to_string(), J::str(key.expose())),
         ("reset".to_string(), J::Bool(false)),
         ("migrate".to_string(), J::Bool(parsed.bool("migrate").unwrap_or(false))),
-    ]));
-    match client.json(Method::Put, "sys/unseal", Some(body.as_bytes())) {
+    ])));
+    match client.json(Method::Put, "sys/unseal", Some(body.expose().as_bytes())) {
         Ok(s) => output_seal_status(ui, &client, SealStatus::new(s)),
         Err(e) => {
             ui.error(&format!("Error unsealing: {e}"));
