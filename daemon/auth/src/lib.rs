@@ -1,0 +1,2 @@
+//! Auth methods: userpass and approle (being written).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! KV secrets engine, versions 1 and 2 (being written).
+#![forbid(unsafe_code)]
