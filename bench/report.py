@@ -67,7 +67,8 @@ def main(path, base='openbao'):
             cells.append(f'{fmt(med[s])} ({fmt(min(v))}-{fmt(max(v))})' if len(v) > 1 else fmt(med[s]))
         for s in others:
             if s in med and base in med and med[base]:
-                cells.append(f'{med[s] / med[base]:.2f}×')
+                r = med[s] / med[base]
+                cells.append(f'{r:.2f}×' if r >= 0.1 else f'{r:.2g}×')
             else:
                 cells.append('—')
         runs = '/'.join(str(len(per.get(s, []))) for s in servers)

