@@ -23,8 +23,8 @@
 #   RAFT_PERF_MULT      if set, `performance_multiplier = N` in the raft stanza of both servers
 #
 # Adding a case: write `case_NAME SERVER REP` below (the server is running and active; use
-# $SRV_ADDR, $SRV_TOKEN, $SRV_PID, $SRV_DIR; record with `metric` / `raw` / `error`) and add
-# NAME to CASES. report.py needs no change.
+# $SRV_ADDR, $SRV_TOKEN, $SRV_PID, $SRV_DIR, and $SRV_KV=1 if secret/ is a KV v2 mount; record
+# with `metric` / `raw` / `error`) and add NAME to CASES. report.py needs no change.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -109,9 +109,9 @@ server_start() {
         --log "$SRV_DIR/server.log" --pidfile "$SRV_DIR/server.pid" --init "$SRV_DIR/init.json" \
         --shares 1 --threshold 1 --timeout "$START_TIMEOUT") || true
   SRV_PID=$(cat "$SRV_DIR/server.pid" 2>/dev/null || true)
-  raw "$server" "$rep" boot "${out:-{\}}"
+  raw "$server" "$rep" boot "${out:-"{}"}"
   if [ -z "$out" ] || [ -n "$(jget "$out" error)" ] || [ -z "$(jget "$out" t_active)" ]; then
-    error "$server" "$rep" boot "$(jget "${out:-{\}}" error 'no output from start_timed.py'); log tail: $(tail -c 300 "$SRV_DIR/server.log" 2>/dev/null | tr '\n' ' ')"
+    error "$server" "$rep" boot "$(jget "${out:-"{}"}" error 'no output from start_timed.py'); log tail: $(tail -c 300 "$SRV_DIR/server.log" 2>/dev/null | tr '\n' ' ')"
     return 1
   fi
   local listen init unseal unseal_done active
