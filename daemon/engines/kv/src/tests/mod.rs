@@ -1,0 +1,1 @@
+//! Behaviour tests over an in-memory barrier.
