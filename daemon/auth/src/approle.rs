@@ -399,14 +399,13 @@ impl AppRole {
     }
 
     async fn list_secret_ids(&self, view: &View, name: &str) -> Result<Response> {
-        let role =
-            self.load_role(view, name).await?.ok_or_else(|| bad(format!("role {name:?} does not exist")))?;
+        let role = self.load_role(view, name).await?.ok_or_else(|| bad(format!("role {name:?} does not exist")))?;
         let dir = format!("{SECRET_ID_PREFIX}{}/", hmac_hex(&role.hmac_key, &role.name)?);
         let mut accessors = Vec::new();
         for secret_hmac in view.list(&dir).await? {
-            let entry = get_json::<SecretIdEntry>(view, &format!("{dir}{secret_hmac}")).await?.ok_or_else(|| {
-                internal("storage entry for SecretID is present but no content found at the index")
-            })?;
+            let entry = get_json::<SecretIdEntry>(view, &format!("{dir}{secret_hmac}"))
+                .await?
+                .ok_or_else(|| internal("storage entry for SecretID is present but no content found at the index"))?;
             accessors.push(entry.secret_id_accessor);
         }
         list_response(accessors)
@@ -444,7 +443,7 @@ impl AppRole {
             Some(n) if n < 0 => return Err(bad("num_uses cannot be negative")),
             Some(n) => {
                 let role_n = role.secret_id_num_uses;
-                if (n == 0 && role_n > 0) || (role_n > 0 && n > role_n) {
+                if role_n > 0 && (n == 0 || n > role_n) {
                     return Err(bad("num_uses cannot be higher than the role's secret_id_num_uses"));
                 }
                 n
@@ -454,7 +453,7 @@ impl AppRole {
         let ttl = match field_duration(req, "ttl")? {
             Some(t) => {
                 let role_t = role.secret_id_ttl;
-                if (t == 0 && role_t > 0) || (role_t > 0 && t > role_t) {
+                if role_t > 0 && (t == 0 || t > role_t) {
                     return Err(bad("ttl cannot be longer than the role's secret_id_ttl"));
                 }
                 t
@@ -476,8 +475,9 @@ impl AppRole {
         }
         let now = self.now();
         let effective_ttl = ttl.min(max_lease_ttl(req));
-        let expiration_time = (effective_ttl > 0)
-            .then(|| now.saturating_add(i64::try_from(effective_ttl).unwrap_or(i64::MAX).saturating_mul(1_000_000_000)));
+        let expiration_time = (effective_ttl > 0).then(|| {
+            now.saturating_add(i64::try_from(effective_ttl).unwrap_or(i64::MAX).saturating_mul(1_000_000_000))
+        });
         let entry = SecretIdEntry {
             secret_id_accessor: uuid::Uuid::new_v4().to_string(),
             secret_id_num_uses: num_uses,
@@ -590,9 +590,8 @@ impl AppRole {
 
     async fn destroy_accessor(&self, req: &Request, view: &View, name: &str) -> Result<Response> {
         let (accessor, record, role_hmac, salt) = self.accessor_context(req, view, name).await?;
-        let record = record.ok_or_else(|| {
-            internal(format!("failed to find accessor entry for secret_id_accessor: {accessor:?}"))
-        })?;
+        let record = record
+            .ok_or_else(|| internal(format!("failed to find accessor entry for secret_id_accessor: {accessor:?}")))?;
         let _secret = self.secret_lock(view, &record.secret_id_hmac).lock().await;
         let key = secret_key(&role_hmac, &record.secret_id_hmac);
         if view.get(&key).await?.is_none() {
@@ -656,7 +655,9 @@ impl AppRole {
 
             // Every check passed: spend one use.
             match entry.secret_id_num_uses {
-                1 => view.transaction(vec![BarrierOp::Delete { path: acc_key }, BarrierOp::Delete { path: key }]).await?,
+                1 => {
+                    view.transaction(vec![BarrierOp::Delete { path: acc_key }, BarrierOp::Delete { path: key }]).await?
+                }
                 n if n > 1 => {
                     let mut updated = entry.clone();
                     updated.secret_id_num_uses = n - 1;
@@ -784,7 +785,10 @@ fn salted(salt: &str, id: &str) -> String {
 }
 
 fn required_secret(req: &Request, name: &str) -> Result<SecretString> {
-    field_string(req, name)?.filter(|s| !s.is_empty()).map(SecretString::new).ok_or_else(|| bad(format!("missing {name}")))
+    field_string(req, name)?
+        .filter(|s| !s.is_empty())
+        .map(SecretString::new)
+        .ok_or_else(|| bad(format!("missing {name}")))
 }
 
 fn max_lease_ttl(req: &Request) -> u64 {
@@ -936,13 +940,9 @@ impl LogicalBackend for AppRole {
                 self.create_secret_id(req, storage, n, SecretString::new(custom)).await
             }
             Route::SecretIdLookup(n) if is_write(op) => self.lookup_secret_id(req, storage, n).await,
-            Route::SecretIdDestroy(n) if is_write(op) || op == Delete => {
-                self.destroy_secret_id(req, storage, n).await
-            }
+            Route::SecretIdDestroy(n) if is_write(op) || op == Delete => self.destroy_secret_id(req, storage, n).await,
             Route::AccessorLookup(n) if is_write(op) => self.lookup_accessor(req, storage, n).await,
-            Route::AccessorDestroy(n) if is_write(op) || op == Delete => {
-                self.destroy_accessor(req, storage, n).await
-            }
+            Route::AccessorDestroy(n) if is_write(op) || op == Delete => self.destroy_accessor(req, storage, n).await,
             Route::LocalSecretIds(n) if op == Read => {
                 let role = self.load_role(storage, n).await?.ok_or(LogicalError::NotFound)?;
                 let mut data = Map::new();

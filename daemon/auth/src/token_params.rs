@@ -174,8 +174,7 @@ pub fn upgrade<T: Clone + Default>(old_given: Option<T>, new_given: bool, old: &
 /// Legacy `policies` values (`policyutil.ParsePolicies`): trimmed, lower-cased, empty entries
 /// dropped, sorted and deduplicated; `root` swallows every other policy.
 pub fn parse_policies(list: Vec<String>) -> Vec<String> {
-    let mut out: Vec<String> =
-        list.into_iter().map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty()).collect();
+    let mut out: Vec<String> = list.into_iter().map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty()).collect();
     if out.iter().any(|p| p == "root") {
         return vec!["root".into()];
     }
@@ -257,8 +256,9 @@ pub fn field_string_list(req: &Request, name: &str) -> Result<Option<Vec<String>
 
 /// A boolean: JSON bool, or a string Go's `strconv.ParseBool` accepts.
 pub fn field_bool(req: &Request, name: &str) -> Result<Option<bool>> {
-    let invalid =
-        || bad(format!("error converting input for field {name:?}: '' cannot parse value as 'bool': strconv.ParseBool: invalid syntax"));
+    let invalid = || {
+        bad(format!("error converting input for field {name:?}: '' cannot parse value as 'bool': strconv.ParseBool: invalid syntax"))
+    };
     match present(req, name) {
         None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(b)),
@@ -274,13 +274,16 @@ pub fn field_bool(req: &Request, name: &str) -> Result<Option<bool>> {
 
 /// An integer: JSON number without a fraction, or a decimal string.
 pub fn field_int(req: &Request, name: &str) -> Result<Option<i64>> {
-    let invalid =
-        || bad(format!("error converting input for field {name:?}: '' cannot parse value as 'int': strconv.ParseInt: invalid syntax"));
+    let invalid = || {
+        bad(format!("error converting input for field {name:?}: '' cannot parse value as 'int': strconv.ParseInt: invalid syntax"))
+    };
     match present(req, name) {
         None => Ok(None),
         Some(Value::Number(n)) => match n.as_i64() {
             Some(i) => Ok(Some(i)),
-            None => n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| Some(f as i64)).ok_or_else(invalid),
+            None => {
+                n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| Some(f as i64)).ok_or_else(invalid)
+            }
         },
         Some(Value::String(s)) if s.trim().is_empty() => Ok(Some(0)),
         Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| invalid()),
@@ -383,7 +386,10 @@ mod tests {
     /// Invalid combinations are refused with OpenBao's messages.
     #[test]
     fn token_field_errors_match_openbao() {
-        assert_eq!(parse(json!({"token_type": "bogus"})).err().as_deref(), Some("invalid 'token_type' value \"bogus\""));
+        assert_eq!(
+            parse(json!({"token_type": "bogus"})).err().as_deref(),
+            Some("invalid 'token_type' value \"bogus\"")
+        );
         assert_eq!(
             parse(json!({"token_type": "batch", "token_period": "1h"})).err().as_deref(),
             Some("'token_type' cannot be 'batch' or 'default_batch' when set to generate periodic tokens")

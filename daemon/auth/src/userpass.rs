@@ -10,12 +10,12 @@
 //!   `password_hash` therefore takes an Argon2id PHC string, not a bcrypt hash.
 //! - Renewing a token whose user was deleted fails with an error (OpenBao answers 204 and
 //!   leaves the token unrenewed).
+use crate::cidr;
 use crate::token_params::{
     bad, equivalent_policies, field_duration, field_string, field_string_list, internal, parse_policies, upgrade,
     TokenParams,
 };
 use crate::util::{get_json, list_response, put_json, valid_name};
-use crate::cidr;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;

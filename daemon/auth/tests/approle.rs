@@ -96,7 +96,8 @@ async fn t11_role_write_rules() {
         err_text(h.write("role/r", json!({"secret_id_num_uses": -1})).await),
         "InvalidRequest(\"secret_id_num_uses cannot be negative\")"
     );
-    let resp = h.write("role/r", json!({"token_type": "default-service", "local_secret_ids": true})).await.expect("create");
+    let resp =
+        h.write("role/r", json!({"token_type": "default-service", "local_secret_ids": true})).await.expect("create");
     assert_eq!(resp.warnings, vec!["default-service has no useful meaning; adjusting to service".to_string()]);
     let read = data(&h.read("role/r").await.expect("read"));
     assert_eq!((read["token_type"].clone(), read["local_secret_ids"].clone()), (json!("service"), json!(true)));
@@ -120,9 +121,7 @@ async fn t11_role_write_rules() {
 #[tokio::test]
 async fn t20_login_success_returns_auth() {
     let (h, _) = up().await;
-    h.write("role/r1", json!({"token_policies": "p1", "token_ttl": "20m", "token_max_ttl": "1h"}))
-        .await
-        .expect("role");
+    h.write("role/r1", json!({"token_policies": "p1", "token_ttl": "20m", "token_max_ttl": "1h"})).await.expect("role");
     let rid = role_id(&h, "r1").await;
     let (sid, _) = new_secret(&h, "r1", json!({"metadata": "{\"team\":\"x\"}"})).await;
     let auth = login(&h, &rid, &sid).await.expect("login");
@@ -147,10 +146,7 @@ async fn t21_login_failures() {
     let (sid, _) = new_secret(&h, "r1", json!({})).await;
     assert!(invalid_credentials(&login(&h, &rid, "wrong").await));
     assert!(invalid_credentials(&login(&h, "wrong", &sid).await));
-    assert_eq!(
-        err_text(h.write("login", json!({"role_id": rid})).await),
-        "InvalidRequest(\"missing secret_id\")"
-    );
+    assert_eq!(err_text(h.write("login", json!({"role_id": rid})).await), "InvalidRequest(\"missing secret_id\")");
     assert_eq!(err_text(h.write("login", json!({})).await), "Internal(\"missing role_id\")");
     // A secret ID of one role does not open another.
     h.write("role/r2", json!({})).await.expect("role");
@@ -307,7 +303,8 @@ async fn t34_cidr_rejection_and_acceptance() {
         "Internal(\"failed to validate token CIDR blocks: invalid CIDR address: 10.1.1.1\")"
     );
     let (sid, _) =
-        new_secret(&h, "r", json!({"num_uses": 1, "cidr_list": "10.1.0.0/16", "token_bound_cidrs": "10.1.2.0/24"})).await;
+        new_secret(&h, "r", json!({"num_uses": 1, "cidr_list": "10.1.0.0/16", "token_bound_cidrs": "10.1.2.0/24"}))
+            .await;
     let creds = json!({"role_id": rid, "secret_id": sid});
     assert_eq!(
         err_text(h.write_from("10.2.0.1", "login", creds.clone()).await),
@@ -448,8 +445,5 @@ async fn t50_routing() {
     assert!(matches!(h.read("role/r/secret-id/lookup").await, Err(LogicalError::UnsupportedOperation)));
     assert!(matches!(h.read("role/-bad").await, Err(LogicalError::UnsupportedPath)));
     assert!(matches!(h.read("nothing/here").await, Err(LogicalError::UnsupportedPath)));
-    assert_eq!(
-        err_text(h.list("role/nope/secret-id").await),
-        "InvalidRequest(\"role \\\"nope\\\" does not exist\")"
-    );
+    assert_eq!(err_text(h.list("role/nope/secret-id").await), "InvalidRequest(\"role \\\"nope\\\" does not exist\")");
 }

@@ -104,9 +104,12 @@ async fn t11_user_write_errors_match_openbao() {
 #[tokio::test]
 async fn t12_legacy_fields_upgrade_like_openbao() {
     let h = up().await;
-    h.write("users/ed", json!({"password": "p", "policies": "B,a", "ttl": "5m", "max_ttl": "10m", "bound_cidrs": "10.1.0.0/16"}))
-        .await
-        .expect("create");
+    h.write(
+        "users/ed",
+        json!({"password": "p", "policies": "B,a", "ttl": "5m", "max_ttl": "10m", "bound_cidrs": "10.1.0.0/16"}),
+    )
+    .await
+    .expect("create");
     let read = data(&h.read("users/ed").await.expect("read"));
     assert_eq!(read["policies"], json!(["a", "b"]));
     assert_eq!(read["token_policies"], json!(["a", "b"]));
