@@ -116,6 +116,72 @@ async fn t11_role_write_rules() {
     assert_eq!(read["token_period"], json!(7200));
 }
 
+/// The per-field endpoints read, set and reset one property, with OpenBao's shapes and checks.
+#[tokio::test]
+async fn t12_role_field_endpoints() {
+    let (h, _) = up().await;
+    h.write("role/f1", json!({"token_bound_cidrs": "127.0.0.1,10.0.0.0/8", "token_policies": "x"}))
+        .await
+        .expect("role");
+    assert_eq!(data(&h.read("role/f1/policies").await.expect("read")), json!({"token_policies": ["x"]}));
+    assert_eq!(
+        data(&h.read("role/f1/token-bound-cidrs").await.expect("read")),
+        json!({"token_bound_cidrs": ["127.0.0.1", "10.0.0.0/8"]})
+    );
+    assert_eq!(
+        data(&h.read("role/f1/secret-id-bound-cidrs").await.expect("read")),
+        json!({"secret_id_bound_cidrs": null})
+    );
+    let legacy = h.read("role/f1/bound-cidr-list").await.expect("read");
+    assert_eq!((data(&legacy), legacy.warnings.len()), (json!({"bound_cidr_list": null}), 1));
+    for (seg, field) in [
+        ("token-ttl", "token_ttl"),
+        ("token-max-ttl", "token_max_ttl"),
+        ("secret-id-ttl", "secret_id_ttl"),
+        ("token-num-uses", "token_num_uses"),
+        ("secret-id-num-uses", "secret_id_num_uses"),
+    ] {
+        assert_eq!(data(&h.read(&format!("role/f1/{seg}")).await.expect("read")), json!({ field: 0 }));
+        assert_eq!(
+            err_text(h.write(&format!("role/f1/{seg}"), json!({})).await),
+            format!("InvalidRequest(\"missing {field}\")")
+        );
+    }
+    h.write("role/f1/token-ttl", json!({"token_ttl": "2h"})).await.expect("ttl");
+    assert_eq!(
+        err_text(h.write("role/f1/token-max-ttl", json!({"token_max_ttl": "1h"})).await),
+        "InvalidRequest(\"token_max_ttl should be greater than or equal to token_ttl\")"
+    );
+    h.write("role/f1/token-max-ttl", json!({"token_max_ttl": "3h"})).await.expect("max");
+    assert_eq!(
+        err_text(h.write("role/f1/token-ttl", json!({"token_ttl": "4h"})).await),
+        "InvalidRequest(\"token_ttl should not be greater than token_max_ttl\")"
+    );
+    h.write("role/f1/period", json!({"period": "5m"})).await.expect("period");
+    assert_eq!(data(&h.read("role/f1/period").await.expect("read")), json!({"period": 300, "token_period": 300}));
+    h.write("role/f1/policies", json!({"policies": "Z,y"})).await.expect("policies");
+    assert_eq!(
+        data(&h.read("role/f1/policies").await.expect("read")),
+        json!({"policies": ["y", "z"], "token_policies": ["y", "z"]})
+    );
+    h.delete("role/f1/period", json!(null)).await.expect("reset");
+    h.delete("role/f1/token-ttl", json!(null)).await.expect("reset");
+    let read = data(&h.read("role/f1").await.expect("read"));
+    assert_eq!(
+        (read["token_period"].clone(), read["token_ttl"].clone(), read["token_max_ttl"].clone()),
+        (json!(0), json!(0), json!(10800))
+    );
+    assert!(matches!(h.read("role/nope/token-ttl").await, Err(LogicalError::NotFound)));
+    assert!(matches!(
+        h.write("role/nope/token-ttl", json!({"token_ttl": 5})).await,
+        Err(LogicalError::UnsupportedPath)
+    ));
+    assert!(
+        matches!(h.read("role/f1/bind-secret-id").await, Err(LogicalError::UnsupportedPath)),
+        "not in OpenBao 2.7.2"
+    );
+}
+
 /// Login with a generated secret ID returns the role's token parameters, the secret ID's
 /// metadata plus role_name, and internal data naming the role for renewal.
 #[tokio::test]

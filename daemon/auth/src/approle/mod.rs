@@ -17,6 +17,8 @@
 //! - deleting a role also deletes its secret IDs' accessors (OpenBao leaves them to tidy);
 //! - `tidy/secret-id` runs to completion before answering (OpenBao starts it in the
 //!   background and answers 202; Coffer's contract has no 202, so the core answers 200).
+mod fields;
+
 use crate::cidr;
 use crate::clock::Clock;
 use crate::token_params::{
@@ -29,6 +31,7 @@ use base64::Engine;
 use coffer_hardening::secret::SecretString;
 use coffer_logical::{Auth, LogicalBackend, LogicalError, Operation, Request, Response, Result, View};
 use coffer_storage::barrier::BarrierOp;
+use fields::Field;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -881,6 +884,7 @@ enum Route<'a> {
     AccessorDestroy(&'a str),
     CustomSecretId(&'a str),
     LocalSecretIds(&'a str),
+    Field(&'a str, Field),
 }
 
 fn route(path: &str) -> Result<Route<'_>> {
@@ -898,6 +902,10 @@ fn route(path: &str) -> Result<Route<'_>> {
         ["role", n, "secret-id-accessor", "destroy"] if valid_name(n) => Route::AccessorDestroy(n),
         ["role", n, "custom-secret-id"] if valid_name(n) => Route::CustomSecretId(n),
         ["role", n, "local-secret-ids"] if valid_name(n) => Route::LocalSecretIds(n),
+        ["role", n, f] if valid_name(n) => match Field::from_segment(f) {
+            Some(field) => Route::Field(n, field),
+            None => return Err(LogicalError::UnsupportedPath),
+        },
         _ => return Err(LogicalError::UnsupportedPath),
     };
     Ok(r)
@@ -949,6 +957,9 @@ impl LogicalBackend for AppRole {
                 data.insert("local_secret_ids".into(), json!(role.local_secret_ids));
                 Ok(Response::data(data))
             }
+            Route::Field(n, f) if op == Read => self.read_field(storage, n, f).await,
+            Route::Field(n, f) if is_write(op) => self.write_field(req, storage, n, f).await,
+            Route::Field(n, f) if op == Delete => self.delete_field(storage, n, f).await,
             _ => Err(LogicalError::UnsupportedOperation),
         }
     }
