@@ -350,6 +350,28 @@ async fn t33_num_uses_exhaustion() {
     assert!(h.dump().await.iter().all(|(k, _)| !k.starts_with("accessor/")));
 }
 
+/// Concurrent logins never spend more uses than a secret ID has: exactly num_uses succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn t33b_num_uses_hold_under_concurrent_logins() {
+    let (h, _) = up().await;
+    h.write("role/r", json!({})).await.expect("role");
+    let rid = role_id(&h, "r").await;
+    let (sid, _) = new_secret(&h, "r", json!({"num_uses": 3})).await;
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let (backend, view) = (h.backend.clone(), h.view.clone());
+        let req = h.request(coffer_logical::Operation::Update, "login", json!({"role_id": rid, "secret_id": sid}));
+        tasks.push(tokio::spawn(async move { backend.handle(&req, &view).await.is_ok() }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.unwrap_or(false) {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 3);
+}
+
 /// CIDR restrictions on the secret ID and on the role: a login from outside is refused with
 /// OpenBao's message and spends no use; from inside it succeeds. Token CIDRs of the secret ID
 /// replace the role's on the token.

@@ -625,7 +625,11 @@ impl AppRole {
         let mut token_cidrs = role.token.token_bound_cidrs.clone();
         if role.bind_secret_id {
             let secret_id = field_string(req, "secret_id")?
-                .map(|s| SecretString::new(s.trim().to_string()))
+                .map(|raw| {
+                    // Wrap first so the untrimmed copy is wiped too.
+                    let raw = SecretString::new(raw);
+                    SecretString::new(raw.expose().trim().to_string())
+                })
                 .filter(|s| !s.expose().is_empty())
                 .ok_or_else(|| bad("missing secret_id"))?;
             let secret_hmac = hmac_hex(&role.hmac_key, secret_id.expose())
