@@ -238,11 +238,8 @@ pub fn quote(s: &str) -> String {
 
 /// go-multierror's `Error()` text.
 pub fn multierror(errors: &[String]) -> String {
-    let head = if errors.len() == 1 {
-        "1 error occurred:".to_string()
-    } else {
-        format!("{} errors occurred:", errors.len())
-    };
+    let head =
+        if errors.len() == 1 { "1 error occurred:".to_string() } else { format!("{} errors occurred:", errors.len()) };
     let mut out = head;
     for e in errors {
         out.push_str("\n\t* ");

@@ -58,10 +58,10 @@ impl<'a> Input<'a> {
             Value::Number(n) => go::parse_bool(&n.to_string()).map(Some).ok_or_else(bad),
             Value::String(s) if s.is_empty() => Ok(Some(false)),
             Value::String(s) => go::parse_bool(s).map(Some).ok_or_else(bad),
-            other => Err(self.error(
-                name,
-                format!("'' expected type 'bool', got unconvertible type '{}'", go::type_name(other)),
-            )),
+            other => {
+                Err(self
+                    .error(name, format!("'' expected type 'bool', got unconvertible type '{}'", go::type_name(other))))
+            }
         }
     }
 
@@ -110,10 +110,9 @@ impl<'a> Input<'a> {
             }
         }
         if !errors.is_empty() {
-            return Err(self.error(
-                name,
-                format!("decoding failed due to the following error(s):\n\n{}", errors.join("\n")),
-            ));
+            return Err(
+                self.error(name, format!("decoding failed due to the following error(s):\n\n{}", errors.join("\n")))
+            );
         }
         Ok(out)
     }
@@ -253,7 +252,10 @@ mod tests {
     /// Maps decode from objects and from arrays of objects (merged), and name the failing element.
     #[test]
     fn weak_maps() {
-        assert_eq!(weak_map(&json!([{"a": 1}, {"b": 2}])), Ok(json!({"a": 1, "b": 2}).as_object().cloned().unwrap_or_default()));
+        assert_eq!(
+            weak_map(&json!([{"a": 1}, {"b": 2}])),
+            Ok(json!({"a": 1, "b": 2}).as_object().cloned().unwrap_or_default())
+        );
         assert_eq!(weak_map(&json!([])), Ok(Map::new()));
         assert_eq!(
             weak_map(&json!([[1]])),

@@ -48,8 +48,8 @@ async fn read(req: &Request, view: &View) -> Result<Reply> {
         return Ok(Reply::NotFound);
     }
     let Some(raw) = view.get(&req.path).await? else { return Ok(Reply::NotFound) };
-    let data: Map<String, Value> = serde_json::from_slice(&raw)
-        .map_err(|e| LogicalError::Internal(format!("json decoding failed: {e}")))?;
+    let data: Map<String, Value> =
+        serde_json::from_slice(&raw).map_err(|e| LogicalError::Internal(format!("json decoding failed: {e}")))?;
     let default_ttl =
         if req.mount.default_lease_ttl.is_zero() { SYSTEM_DEFAULT_LEASE_TTL } else { req.mount.default_lease_ttl };
     let mut ttl = i64::try_from(default_ttl.as_secs()).unwrap_or(i64::MAX);
@@ -74,8 +74,8 @@ async fn write(req: &Request, view: &View) -> Result<Reply> {
     if req.data.is_empty() {
         return Err(LogicalError::InvalidRequest("missing data fields".into()));
     }
-    let buf = serde_json::to_vec(&req.data)
-        .map_err(|e| LogicalError::Internal(format!("json encoding failed: {e}")))?;
+    let buf =
+        serde_json::to_vec(&req.data).map_err(|e| LogicalError::Internal(format!("json encoding failed: {e}")))?;
     view.put(&req.path, &buf).await?;
     Ok(Reply::Ok(Response::no_content()))
 }

@@ -67,7 +67,9 @@ impl Settings {
     fn warnings(&self, config: &super::model::Config) -> Vec<String> {
         let mut out = Vec::new();
         if self.cas_required == Some(false) && config.cas_required {
-            out.push("\"cas_required\" set to false, but is mandated by backend config. This value will be ignored.".into());
+            out.push(
+                "\"cas_required\" set to false, but is mandated by backend config. This value will be ignored.".into(),
+            );
         }
         if self.metadata_cas_required == Some(false) && config.metadata_cas_required {
             out.push(
@@ -85,9 +87,9 @@ impl Settings {
                 "metadata check-and-set parameter does not match the current version".into(),
             )),
             Some(_) => Ok(()),
-            None if config.metadata_cas_required || meta.metadata_cas_required => Err(LogicalError::InvalidRequest(
-                "metadata check-and-set parameter required for this call".into(),
-            )),
+            None if config.metadata_cas_required || meta.metadata_cas_required => {
+                Err(LogicalError::InvalidRequest("metadata check-and-set parameter required for this call".into()))
+            }
             None => Ok(()),
         }
     }
@@ -101,8 +103,7 @@ fn parse_custom_metadata(raw: &Map<String, Value>, skip_nulls: bool) -> Result<B
         if skip_nulls && v.is_null() {
             continue;
         }
-        let s = weak_string(v)
-            .map_err(|e| LogicalError::InvalidRequest(format!("{CUSTOM_METADATA_PREFIX}: {e}")))?;
+        let s = weak_string(v).map_err(|e| LogicalError::InvalidRequest(format!("{CUSTOM_METADATA_PREFIX}: {e}")))?;
         out.insert(k.clone(), s);
     }
     validate_custom_metadata(&out)?;
@@ -113,7 +114,8 @@ fn validate_custom_metadata(cm: &BTreeMap<String, String>) -> Result<()> {
     let p = CUSTOM_METADATA_PREFIX;
     let mut errors = Vec::new();
     if cm.len() > MAX_CUSTOM_METADATA_KEYS {
-        errors.push(format!("{p}: payload must contain at most {MAX_CUSTOM_METADATA_KEYS} keys, provided {}", cm.len()));
+        errors
+            .push(format!("{p}: payload must contain at most {MAX_CUSTOM_METADATA_KEYS} keys, provided {}", cm.len()));
     } else {
         for (key, value) in cm {
             let (kl, vl) = (key.len(), value.len());

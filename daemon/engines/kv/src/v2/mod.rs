@@ -63,7 +63,8 @@ pub(crate) async fn handle(b: &KvBackend, req: &Request, op: Op, view: &View) ->
         (Route::Config, _) => Err(LogicalError::UnsupportedOperation),
 
         (Route::EndpointRoot, _) => Ok(Reply::NotFoundWith(
-            Response::no_content().with_warning("Non-listing operations on the root of a K/V v2 mount are not supported."),
+            Response::no_content()
+                .with_warning("Non-listing operations on the root of a K/V v2 mount are not supported."),
         )),
 
         (Route::Data(p), Op::Basic(Read)) => data::read(b, req, view, p).await,

@@ -159,7 +159,7 @@ impl KeyMetadata {
         };
         let mut dropped = Vec::new();
         if (self.current_version.wrapping_sub(self.oldest_version) as u32) >= max {
-            let last_dropped = self.current_version - u64::from(max);
+            let last_dropped = self.current_version.saturating_sub(u64::from(max));
             let kept = self.versions.split_off(&(last_dropped + 1));
             dropped = std::mem::replace(&mut self.versions, kept).into_keys().collect();
             self.oldest_version = last_dropped + 1;

@@ -130,8 +130,7 @@ pub async fn subkeys(b: &KvBackend, req: &Request, view: &View, path: &str) -> R
     let Some(meta) = load_metadata(view, path).await? else { return Ok(Reply::NotFound) };
     let version = requested_version(&meta, requested);
     let Some(vm) = meta.versions.get(&version) else { return Ok(Reply::NotFound) };
-    let mut body =
-        obj([("subkeys", Value::Null), ("metadata", Value::Object(meta.version_response(version, vm)))]);
+    let mut body = obj([("subkeys", Value::Null), ("metadata", Value::Object(meta.version_response(version, vm)))]);
     if vm.is_deleted(b.now()) || vm.destroyed {
         return Ok(Reply::NotFoundWith(Response::data(body)));
     }
