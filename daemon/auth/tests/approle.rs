@@ -269,6 +269,14 @@ async fn t30_secret_id_create_and_lookup() {
     assert_eq!(d["expiration_time"], json!("0001-01-01T00:00:00Z"));
     assert_eq!((d["cidr_list"].clone(), d["metadata"].clone()), (json!([]), json!({})));
 
+    // A TTL beyond the mount's max lease TTL (default 768h) is capped in effect, stored as asked.
+    h.write("role/big", json!({"secret_id_ttl": "1000h"})).await.expect("role");
+    let resp = h.write("role/big/secret-id", json!({})).await.expect("create");
+    assert_eq!(data(&resp)["secret_id_ttl"], json!(2_764_800));
+    let sid3 = data(&resp)["secret_id"].as_str().unwrap_or_default().to_string();
+    let d = data(&h.write("role/big/secret-id/lookup", json!({"secret_id": sid3})).await.expect("lookup"));
+    assert_eq!(d["secret_id_ttl"], json!(3_600_000));
+
     // Unknown secret: 204; missing field: 400; unknown role: OpenBao's 500.
     assert!(h.write("role/r1/secret-id/lookup", json!({"secret_id": "nope"})).await.is_ok_and(|r| r.is_empty()));
     assert_eq!(err_text(h.write("role/r1/secret-id/lookup", json!({})).await), "InvalidRequest(\"missing secret_id\")");

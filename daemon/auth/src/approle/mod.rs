@@ -1,5 +1,11 @@
 //! The `approle` auth method: roles with a role ID and secret IDs, and `login`.
 //!
+//! Paths: `role/` (LIST), `role/:name` (CRUD), `role/:name/role-id`, `role/:name/secret-id`
+//! (POST generates, LIST gives accessors), `role/:name/secret-id/{lookup,destroy}`,
+//! `role/:name/secret-id-accessor/{lookup,destroy}`, `role/:name/custom-secret-id`,
+//! `role/:name/local-secret-ids`, the per-field endpoints of [`fields`], `login`
+//! (unauthenticated) and `tidy/secret-id`.
+//!
 //! Storage (under the mount's view):
 //! - `salt` — 32 random bytes (hex), keying the salted indexes below;
 //! - `role/<lower-cased name>` → [`RoleEntry`] (holds the role's own HMAC key);
