@@ -97,7 +97,7 @@ impl UserEntry {
     }
 }
 
-/// The userpass backend. Build it with [`crate::userpass`] or [`crate::userpass_with_cost`].
+/// The userpass backend. Build it with [`crate::userpass()`] or [`crate::userpass_with_cost`].
 pub struct Userpass {
     cost: PasswordCost,
     /// A hash of a random password, checked against when the user does not exist so the

@@ -3,7 +3,7 @@
 //! Paths: `role/` (LIST), `role/:name` (CRUD), `role/:name/role-id`, `role/:name/secret-id`
 //! (POST generates, LIST gives accessors), `role/:name/secret-id/{lookup,destroy}`,
 //! `role/:name/secret-id-accessor/{lookup,destroy}`, `role/:name/custom-secret-id`,
-//! `role/:name/local-secret-ids`, the per-field endpoints of [`fields`], `login`
+//! `role/:name/local-secret-ids`, the per-field endpoints (`role/:name/token-ttl`, ...), `login`
 //! (unauthenticated) and `tidy/secret-id`.
 //!
 //! Storage (under the mount's view):
@@ -155,7 +155,7 @@ struct AccessorEntry {
     secret_id_hmac: String,
 }
 
-/// The approle backend. Build it with [`crate::approle`] or [`crate::approle_with_clock`].
+/// The approle backend. Build it with [`crate::approle()`] or [`crate::approle_with_clock`].
 pub struct AppRole {
     clock: Arc<dyn Clock>,
     /// Striped locks: per role (by view and name) and per secret ID (by view and HMAC).
