@@ -45,7 +45,7 @@ mod tests;
 use async_trait::async_trait;
 use coffer_logical::{LogicalBackend, LogicalError, Operation, Request, Response, Result, View};
 use std::sync::Arc;
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// What OpenBao answers, including the 404s with a body that [`LogicalError`] cannot carry.
 #[derive(Debug)]
@@ -71,8 +71,9 @@ const LOCK_STRIPES: usize = 256;
 
 pub struct KvBackend {
     version: u8,
-    /// Writers of one path (and its metadata) take the stripe of that path.
-    locks: Vec<Mutex<()>>,
+    /// Writers of one secret take its stripe exclusively; readers that read metadata and then
+    /// version data share it, so a version cannot vanish between the two reads.
+    locks: Vec<RwLock<()>>,
     /// Writers of the mount's `config`.
     config_lock: Mutex<()>,
     clock: Clock,
@@ -104,7 +105,7 @@ impl KvBackend {
     pub(crate) fn with_clock(version: u8, clock: Clock) -> Self {
         KvBackend {
             version: if version == 2 { 2 } else { 1 },
-            locks: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            locks: (0..LOCK_STRIPES).map(|_| RwLock::new(())).collect(),
             config_lock: Mutex::new(()),
             clock,
         }
@@ -119,13 +120,23 @@ impl KvBackend {
         (self.clock)()
     }
 
-    pub(crate) async fn lock(&self, path: &str) -> MutexGuard<'_, ()> {
+    fn stripe(&self, path: &str) -> &RwLock<()> {
         // FNV-1a: stable, and good enough to spread paths over the stripes.
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for b in path.bytes() {
             h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
         }
-        self.locks[(h % LOCK_STRIPES as u64) as usize].lock().await
+        &self.locks[(h % LOCK_STRIPES as u64) as usize]
+    }
+
+    /// Held by every change to the secret at `path`.
+    pub(crate) async fn lock(&self, path: &str) -> RwLockWriteGuard<'_, ()> {
+        self.stripe(path).write().await
+    }
+
+    /// Held by reads that need the metadata and a version's data to agree.
+    pub(crate) async fn read_lock(&self, path: &str) -> RwLockReadGuard<'_, ()> {
+        self.stripe(path).read().await
     }
 
     pub(crate) async fn lock_config(&self) -> MutexGuard<'_, ()> {

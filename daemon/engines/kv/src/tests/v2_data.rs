@@ -317,3 +317,31 @@ async fn writes_to_folders_refused() {
         assert_eq!(kv.bad(op, path, json!({"data": {}})).await, "cannot write to a path ending in '/'", "{path}");
     }
 }
+
+/// Reads racing a destroy see the version either whole or destroyed, never metadata naming data
+/// that is gone (OpenBao's read lock; here a shared stripe lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_racing_destroy_are_consistent() {
+    let kv = Arc::new(mount(2).await);
+    for round in 0..20 {
+        let path = format!("r{round}");
+        kv.put(&path, json!({"v": 1})).await;
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let (kv, path) = (kv.clone(), path.clone());
+                tokio::spawn(async move {
+                    for _ in 0..10 {
+                        match kv.call(Read, &format!("data/{path}"), json!(null)).await {
+                            Ok(Reply::Ok(_)) | Ok(Reply::NotFoundWith(_)) => {}
+                            other => panic!("{other:?}"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        kv.ok(Create, &format!("destroy/{path}"), json!({"versions": [1]})).await;
+        for r in readers {
+            r.await.unwrap();
+        }
+    }
+}

@@ -126,7 +126,7 @@ async fn metadata_duration_not_negative() {
 
 /// Metadata check-and-set: metadata_cas must equal current_metadata_version; once required (by
 /// the key or the mount) a settings change without it is refused; turning requirements off
-/// against the mount's mandate succeeds with OpenBao's warnings.
+/// against the mount's mandate succeeds with OpenBao's warnings (then ignored parameters named).
 #[tokio::test]
 async fn metadata_check_and_set() {
     let kv = mount(2).await;
@@ -159,7 +159,11 @@ async fn metadata_check_and_set() {
     );
     kv.ok(Create, "metadata/mc2", json!({"max_versions": 3, "metadata_cas": 0})).await;
     let resp = kv
-        .ok(Update, "metadata/mc2", json!({"metadata_cas_required": false, "cas_required": false, "metadata_cas": 1}))
+        .ok(
+            Update,
+            "metadata/mc2",
+            json!({"metadata_cas_required": false, "cas_required": false, "metadata_cas": 1, "foo": 1}),
+        )
         .await;
     assert_eq!(resp.data, None);
     assert_eq!(
@@ -168,6 +172,7 @@ async fn metadata_check_and_set() {
             "\"cas_required\" set to false, but is mandated by backend config. This value will be ignored.".to_string(),
             "\"metadata_cas_required\" set to false, but is mandated by backend config. This value will be ignored."
                 .to_string(),
+            "Endpoint ignored these unrecognized parameters: [foo]".to_string(),
         ]
     );
 }

@@ -25,6 +25,7 @@ pub async fn read(b: &KvBackend, req: &Request, view: &View, path: &str) -> Resu
     let input = Input::strict(req);
     let requested = input.int("version")?;
     let unknown = unknown_params(req, FIELDS, &[]);
+    let _guard = b.read_lock(path).await;
     let Some(meta) = load_metadata(view, path).await? else { return Ok(Reply::NotFound) };
     let version = requested_version(&meta, requested);
     let Some(vm) = meta.versions.get(&version) else { return Ok(Reply::NotFound) };

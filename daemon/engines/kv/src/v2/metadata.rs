@@ -146,8 +146,11 @@ fn validate_custom_metadata(cm: &BTreeMap<String, String>) -> Result<()> {
     }
 }
 
-fn settings_response(warnings: Vec<String>) -> Reply {
-    Reply::Ok(Response { warnings, ..Default::default() })
+/// The answer to a settings change: empty (204) unless there are warnings, which then also
+/// name the ignored parameters.
+fn settings_response(req: &Request, warnings: Vec<String>) -> Reply {
+    let resp = Response { warnings, ..Default::default() };
+    Reply::Ok(warn_unknown(resp, &unknown_params(req, FIELDS, &[])))
 }
 
 pub async fn write(b: &KvBackend, req: &Request, view: &View, path: &str) -> Result<Reply> {
@@ -189,7 +192,7 @@ pub async fn write(b: &KvBackend, req: &Request, view: &View, path: &str) -> Res
     meta.current_metadata_version += 1;
     meta.updated_time = Some(now);
     view.put(&metadata_key(path), &encode(&meta)?).await?;
-    Ok(settings_response(warnings))
+    Ok(settings_response(req, warnings))
 }
 
 pub async fn patch(b: &KvBackend, req: &Request, view: &View, path: &str) -> Result<Reply> {
@@ -249,7 +252,7 @@ pub async fn patch(b: &KvBackend, req: &Request, view: &View, path: &str) -> Res
     meta.current_metadata_version += 1;
     meta.updated_time = Some(b.now());
     view.put(&metadata_key(path), &encode(&meta)?).await?;
-    Ok(settings_response(warnings))
+    Ok(settings_response(req, warnings))
 }
 
 /// Removes the secret: its metadata and the data of every version, in one transaction.

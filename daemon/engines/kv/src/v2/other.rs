@@ -127,6 +127,7 @@ pub async fn subkeys(b: &KvBackend, req: &Request, view: &View, path: &str) -> R
     let depth = input.int("depth")?.unwrap_or(0);
     let requested = input.int("version")?;
     let unknown = unknown_params(req, SUBKEYS_FIELDS, &[]);
+    let _guard = b.read_lock(path).await;
     let Some(meta) = load_metadata(view, path).await? else { return Ok(Reply::NotFound) };
     let version = requested_version(&meta, requested);
     let Some(vm) = meta.versions.get(&version) else { return Ok(Reply::NotFound) };
