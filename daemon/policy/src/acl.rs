@@ -497,7 +497,7 @@ impl Acl {
     }
 
     /// The merged permissions that decide `path` for an operation (OpenBao's lookup order).
-    fn find(&self, path: &str, list: bool, list_or_scan: bool) -> Option<&Perms> {
+    fn find(&self, path: &str, list_or_scan: bool) -> Option<&Perms> {
         let w = self.tree.walk(path.as_bytes());
         if w.exact != NONE {
             return self.perms.get(w.exact as usize);
@@ -506,14 +506,19 @@ impl Acl {
         if list_or_scan && trailing && w.exact_trimmed != NONE {
             return self.perms.get(w.exact_trimmed as usize);
         }
-        if list && trailing {
+        if let Some(i) = self.non_exact(path, w.prefix) {
+            return self.perms.get(i as usize);
+        }
+        // Vault tries a list's path without its trailing `/` against prefix and `+` patterns
+        // before the path itself; OpenBao 2.7.2 only falls back to it (a LIST of `s/a/` under
+        // `s/a*` and `s/a/*` is decided by `s/a/*`, while `secret/a/teamb/` still reaches
+        // `secret/+/teamb`).
+        if list_or_scan && trailing {
             let trimmed = &path[..path.len() - 1];
             let tw = self.tree.walk(trimmed.as_bytes());
-            if let Some(i) = self.non_exact(trimmed, tw.prefix) {
-                return self.perms.get(i as usize);
-            }
+            return self.non_exact(trimmed, tw.prefix).and_then(|i| self.perms.get(i as usize));
         }
-        self.non_exact(path, w.prefix).and_then(|i| self.perms.get(i as usize))
+        None
     }
 
     fn deny(&self, reason: impl Into<String>, sudo: bool) -> AclDecision {
@@ -558,7 +563,7 @@ impl Acl {
         let path = req.path.trim_start_matches('/');
         let list = bit == caps::LIST;
         let list_or_scan = list || bit == caps::SCAN;
-        let Some(p) = self.find(path, list, list_or_scan) else {
+        let Some(p) = self.find(path, list_or_scan) else {
             return self.deny("no policy rule matches the path", false);
         };
         let sudo = p.caps & caps::SUDO != 0;
@@ -663,7 +668,7 @@ impl Acl {
             return vec!["root".to_string()];
         }
         let path = path.trim_start_matches('/');
-        let bits = self.find(path, true, true).map(|p| p.caps).unwrap_or(0);
+        let bits = self.find(path, true).map(|p| p.caps).unwrap_or(0);
         if bits == 0 || bits & caps::DENY != 0 {
             return vec!["deny".to_string()];
         }

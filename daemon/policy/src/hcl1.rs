@@ -667,14 +667,15 @@ impl HclParser {
     }
 
     fn parse(mut self) -> Result<Vec<Item>, SyntaxError> {
-        let res = self.object_list();
+        let (items, err) = self.object_list();
         if let Some(e) = self.sc.error.take() {
             return Err(e);
         }
-        res.map_err(|e| match e {
-            ItemErr::Eof => SyntaxError("EOF token found".into()),
-            ItemErr::Syntax(s) => s,
-        })
+        match err {
+            None => Ok(items),
+            Some(ItemErr::Eof) => Err(SyntaxError("EOF token found".into())),
+            Some(ItemErr::Syntax(s)) => Err(s),
+        }
     }
 
     fn scan(&mut self) -> Token {
@@ -694,12 +695,14 @@ impl HclParser {
         self.buffered = true;
     }
 
-    fn object_list(&mut self) -> Result<Vec<Item>, ItemErr> {
+    /// The items read, and the error that stopped the list (HCL 1 keeps the items read so far:
+    /// a block ends when its `}` fails to start another item).
+    fn object_list(&mut self) -> (Vec<Item>, Option<ItemErr>) {
         let mut items = Vec::new();
         loop {
             match self.object_item() {
                 Err(ItemErr::Eof) => break,
-                Err(e) => return Err(e),
+                Err(e) => return (items, Some(e)),
                 Ok(item) => items.push(item),
             }
             let t = self.scan();
@@ -707,7 +710,7 @@ impl HclParser {
                 self.unscan();
             }
         }
-        Ok(items)
+        (items, None)
     }
 
     fn object_item(&mut self) -> Result<Item, ItemErr> {
@@ -820,16 +823,12 @@ impl HclParser {
 
     fn object_type(&mut self) -> Result<Node, ItemErr> {
         let pos = self.tok.pos;
-        let res = self.object_list();
-        let items = match res {
-            Ok(items) => items,
-            Err(e) => {
-                if self.tok.kind != Tok::RBrace {
-                    return Err(e);
-                }
-                Vec::new()
+        let (items, err) = self.object_list();
+        if let Some(e) = err {
+            if self.tok.kind != Tok::RBrace {
+                return Err(e);
             }
-        };
+        }
         if self.tok.kind != Tok::RBrace {
             return Err(ItemErr::Syntax(pos_error(
                 self.tok.pos,
@@ -875,8 +874,13 @@ impl HclParser {
                         )))
                     }
                 },
-                // HCL 1 silently drops booleans and nested lists inside lists.
-                Tok::Bool | Tok::LBrack => {}
+                // OpenBao's HCL keeps booleans in lists (`[false, "false"]`); nested lists are
+                // dropped.
+                Tok::Bool => {
+                    items.push(self.literal(&t));
+                    need_comma = true;
+                }
+                Tok::LBrack => {}
                 Tok::RBrack => return Ok(Node::List { items, pos }),
                 other => {
                     return Err(ItemErr::Syntax(pos_error(
@@ -1211,8 +1215,8 @@ mod json {
             let mut items = Vec::new();
             loop {
                 match self.scan() {
-                    Tok::Number | Tok::Float | Tok::String => items.push(self.literal()),
-                    Tok::Comma | Tok::Bool | Tok::LBrack => {}
+                    Tok::Number | Tok::Float | Tok::String | Tok::Bool => items.push(self.literal()),
+                    Tok::Comma | Tok::LBrack => {}
                     Tok::LBrace => items.push(self.object_type()?),
                     Tok::RBrack => return Ok(Node::List { items, pos }),
                     other => return Err(PErr::Msg(format!("unexpected token while parsing list: {}", other.name()))),
@@ -1221,7 +1225,7 @@ mod json {
         }
     }
 
-    pub(crate) fn parse(text: &str) -> Result<Vec<Item>, SyntaxError> {
+    pub fn parse(text: &str) -> Result<Vec<Item>, SyntaxError> {
         let sc = Scanner {
             chars: text.chars().collect(),
             idx: 0,
@@ -1292,3 +1296,4 @@ mod json {
         out
     }
 }
+
