@@ -110,6 +110,10 @@ async fn custom_metadata_limits() {
     let msg = kv.bad(Create, "metadata/c", json!({"custom_metadata": {"a\u{1}": "v\n"}})).await;
     assert!(msg.contains("key \"a\\x01\" (a\u{1}) contains unprintable characters"), "{msg}");
     assert!(msg.contains("value for key \"a\\x01\" contains unprintable characters"), "{msg}");
+    assert_eq!(
+        kv.bad(Create, "metadata/c", json!({"custom_metadata": {"\u{e9}\u{a0}": "x"}})).await,
+        "1 error occurred:\n\t* custom_metadata validation failed: key \"\u{e9}\\u00a0\" (\u{e9}\u{a0}) contains unprintable characters\n\n"
+    );
     let ok: Map<String, Value> = (0..64).map(|i| (format!("k{i}"), json!("v"))).collect();
     kv.ok(Create, "metadata/c", json!({"custom_metadata": ok, "max_versions": 1})).await;
 }
