@@ -119,7 +119,7 @@ impl TokenEntry {
     /// Whether the lease would renew now (OpenBao's `leaseEntry.renewable`).
     fn lease_renewable(&self, now: i64) -> bool {
         match &self.lease {
-            Some(l) => l.renewable && !l.expire_time.is_some_and(|e| e < now),
+            Some(l) => l.renewable && l.expire_time.is_none_or(|e| e >= now),
             None => false,
         }
     }

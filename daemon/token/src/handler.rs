@@ -81,11 +81,15 @@ fn string_slice(v: Option<&Value>, name: &str) -> Result<Vec<String>> {
                 Value::String(s) => Ok(s.clone()),
                 Value::Number(n) => Ok(n.to_string()),
                 Value::Bool(b) => Ok(b.to_string()),
-                _ => Err(TokenError::bad(format!("error converting input for field {name:?}: expected a list of strings"))),
+                _ => Err(TokenError::bad(format!(
+                    "error converting input for field {name:?}: expected a list of strings"
+                ))),
             })
             .collect(),
         Some(Value::Number(n)) => Ok(vec![n.to_string()]),
-        Some(_) => Err(TokenError::bad(format!("error converting input for field {name:?}: expected a list of strings"))),
+        Some(_) => {
+            Err(TokenError::bad(format!("error converting input for field {name:?}: expected a list of strings")))
+        }
     }
 }
 
@@ -252,8 +256,8 @@ impl TokenStore {
                 r.status = Some(202);
                 Ok(r)
             }
-            "lookup-accessor" | "renew" | "renew-self" | "renew-accessor" | "revoke" | "revoke-self" | "revoke-orphan"
-            | "revoke-accessor" | "tidy" => Err(TokenError::UnsupportedOperation),
+            "lookup-accessor" | "renew" | "renew-self" | "renew-accessor" | "revoke" | "revoke-self"
+            | "revoke-orphan" | "revoke-accessor" | "tidy" => Err(TokenError::UnsupportedOperation),
             _ => {
                 if let Some(name) = path.strip_prefix("create/") {
                     if !role::valid_name(name) {
@@ -360,7 +364,13 @@ impl TokenStore {
     }
 
     /// `handleCreateCommon`.
-    async fn handle_create(&self, req: &Request, caller: &Caller<'_>, orphan: bool, role: Option<Role>) -> Result<TokenReply> {
+    async fn handle_create(
+        &self,
+        req: &Request,
+        caller: &Caller<'_>,
+        orphan: bool,
+        role: Option<Role>,
+    ) -> Result<TokenReply> {
         let parent = caller.entry;
         if parent.num_uses < 0 {
             return Err(TokenError::bad("parent token lookup failed: no parent found"));
@@ -405,7 +415,8 @@ impl TokenStore {
                 } else if num_uses != 0 {
                     bad_reason = Some("num_uses");
                 } else if is_set(&period_raw) {
-                    let d = parse_duration_second(&period_raw).map_err(|_| TokenError::bad("\"period\" value could not be parsed"))?;
+                    let d = parse_duration_second(&period_raw)
+                        .map_err(|_| TokenError::bad("\"period\" value could not be parsed"))?;
                     if d != 0 {
                         bad_reason = Some("period");
                     }
@@ -480,7 +491,8 @@ impl TokenStore {
                 && !r.token_no_default_policy
                 && !r.disallowed_policies.iter().any(|p| p == "default")
                 && !contains_glob(&r.disallowed_policies_glob, "default");
-            let mut fin: Vec<String> = if policies.is_empty() { Vec::new() } else { sanitize(&policies, local_add_default) };
+            let mut fin: Vec<String> =
+                if policies.is_empty() { Vec::new() } else { sanitize(&policies, local_add_default) };
             if !r.allowed_policies.is_empty() || !r.allowed_policies_glob.is_empty() {
                 let role_pols = sanitize(&r.allowed_policies, local_add_default);
                 if fin.is_empty() {
@@ -723,6 +735,9 @@ mod tests {
     #[test]
     fn policies_string_is_one_element() {
         assert_eq!(string_slice(Some(&json!("a,b")), "policies").ok(), Some(vec!["a,b".to_string()]));
-        assert_eq!(string_slice(Some(&json!(["a", "b"])), "policies").ok(), Some(vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(
+            string_slice(Some(&json!(["a", "b"])), "policies").ok(),
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
     }
 }

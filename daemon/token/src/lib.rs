@@ -309,7 +309,8 @@ impl TokenStore {
 
     async fn key_material(&self, path: &str) -> Result<Key256> {
         if let Some(raw) = self.view().get(path).await? {
-            return Key256::from_slice(&raw).ok_or_else(|| TokenError::internal(format!("stored {path} has the wrong length")));
+            return Key256::from_slice(&raw)
+                .ok_or_else(|| TokenError::internal(format!("stored {path} has the wrong length")));
         }
         let k = Key256::generate();
         self.view().put(path, k.expose()).await?;
@@ -342,8 +343,8 @@ impl TokenStore {
     /// The storage key of a token: hex HMAC-SHA256 under the store's salt.
     fn hash(&self, token: &str) -> Result<String> {
         let keys = self.keys()?;
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(keys.salt.expose())
-            .map_err(|_| TokenError::internal("bad salt"))?;
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(keys.salt.expose()).map_err(|_| TokenError::internal("bad salt"))?;
         mac.update(token.as_bytes());
         Ok(hex::encode(mac.finalize().into_bytes()))
     }
@@ -493,7 +494,6 @@ impl TokenStore {
 
     /// `login`: kept for renewals (its `lease_max_ttl` is the auth's max TTL). `with_lease`:
     /// false only for `create_root` tokens, which OpenBao registers no lease for.
-
     pub(crate) async fn create_inner(
         &self,
         parent: Option<&TokenEntry>,
@@ -668,7 +668,11 @@ impl TokenStore {
             } else {
                 mount.default_lease_ttl.as_secs() as i64
             },
-            max_ttl: if mount.max_lease_ttl.is_zero() { self.sys_view().max_ttl } else { mount.max_lease_ttl.as_secs() as i64 },
+            max_ttl: if mount.max_lease_ttl.is_zero() {
+                self.sys_view().max_ttl
+            } else {
+                mount.max_lease_ttl.as_secs() as i64
+            },
         };
         let now = self.now();
         let (ttl, warnings) = ttl::calculate_ttl(
@@ -986,7 +990,9 @@ impl TokenStore {
             };
             match self.revoke_locked(&h, mode, None).await {
                 Ok(r) => out.extend(r),
-                Err(TokenError::Internal(m)) => tracing::warn!(error = %m, "pending token revocation failed; will retry"),
+                Err(TokenError::Internal(m)) => {
+                    tracing::warn!(error = %m, "pending token revocation failed; will retry")
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -1029,7 +1035,9 @@ impl TokenStore {
                 }
                 Some(_) => match self.revoke_locked(&hash, Mode::Tree, Some(now_n)).await {
                     Ok(r) => out.extend(r),
-                    Err(TokenError::Internal(m)) => tracing::warn!(error = %m, "expired token revocation failed; will retry"),
+                    Err(TokenError::Internal(m)) => {
+                        tracing::warn!(error = %m, "expired token revocation failed; will retry")
+                    }
                     Err(e) => return Err(e),
                 },
             }
@@ -1098,7 +1106,11 @@ impl TokenStore {
                 let full = format!("expiry/{key}");
                 let hash = key.split_once('-').map(|(_, h)| h.to_string()).unwrap_or_default();
                 let valid = !hash.is_empty()
-                    && self.load_entry(&hash).await?.and_then(|e| e.expire_time()).is_some_and(|x| expiry_key(x, &hash) == full);
+                    && self
+                        .load_entry(&hash)
+                        .await?
+                        .and_then(|e| e.expire_time())
+                        .is_some_and(|x| expiry_key(x, &hash) == full);
                 if !valid {
                     self.view().delete(&full).await?;
                     st.expiry_entries_removed += 1;
@@ -1120,7 +1132,9 @@ impl TokenStore {
             return Ok(None);
         }
         match self.view().get(&role_key(name)).await? {
-            Some(raw) => serde_json::from_slice(&raw).map(Some).map_err(|e| TokenError::internal(format!("failed to decode role: {e}"))),
+            Some(raw) => serde_json::from_slice(&raw)
+                .map(Some)
+                .map_err(|e| TokenError::internal(format!("failed to decode role: {e}"))),
             None => Ok(None),
         }
     }

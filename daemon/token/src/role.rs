@@ -64,9 +64,7 @@ pub(crate) fn valid_name(name: &str) -> bool {
     match chars.len() {
         0 => false,
         1 => word(chars[0]),
-        n => {
-            word(chars[0]) && word(chars[n - 1]) && chars[1..n - 1].iter().all(|&c| word(c) || "-.@".contains(c))
-        }
+        n => word(chars[0]) && word(chars[n - 1]) && chars[1..n - 1].iter().all(|&c| word(c) || "-.@".contains(c)),
     }
 }
 
@@ -121,7 +119,12 @@ fn cidrs(list: &[String]) -> std::result::Result<Vec<String>, String> {
 impl Role {
     /// `tokenStoreRoleCreateUpdate`: applies the request's fields to `existing` (or to a new
     /// role), returning the role to store and any warnings. `max_lease_ttl` is the mount's.
-    pub(crate) fn apply(name: &str, existing: Option<Role>, data: &Map<String, Value>, max_lease_ttl: u64) -> Result<(Role, Vec<String>)> {
+    pub(crate) fn apply(
+        name: &str,
+        existing: Option<Role>,
+        data: &Map<String, Value>,
+        max_lease_ttl: u64,
+    ) -> Result<(Role, Vec<String>)> {
         let create = existing.is_none();
         let mut r = existing.unwrap_or_else(|| Role { name: name.to_string(), renewable: true, ..Role::default() });
         let mut warnings = Vec::new();
@@ -182,7 +185,10 @@ impl Role {
         match dur("token_period")? {
             Some(p) => {
                 if get("period").is_some() {
-                    warnings.push("Both 'token_period' and deprecated 'period' value supplied, ignoring the deprecated value".to_string());
+                    warnings.push(
+                        "Both 'token_period' and deprecated 'period' value supplied, ignoring the deprecated value"
+                            .to_string(),
+                    );
                 }
                 r.token_period = p as u64;
                 r.period = 0;
@@ -249,13 +255,19 @@ impl Role {
 
         if r.token_type == RoleTokenType::Batch {
             if !r.orphan {
-                return Err(TokenError::bad("'token_type' cannot be 'batch' when role is set to generate non-orphan tokens"));
+                return Err(TokenError::bad(
+                    "'token_type' cannot be 'batch' when role is set to generate non-orphan tokens",
+                ));
             }
             if r.period != 0 || r.token_period != 0 {
-                return Err(TokenError::bad("'token_type' cannot be 'batch' when role is set to generate periodic tokens"));
+                return Err(TokenError::bad(
+                    "'token_type' cannot be 'batch' when role is set to generate periodic tokens",
+                ));
             }
             if r.renewable {
-                return Err(TokenError::bad("'token_type' cannot be 'batch' when role is set to generate renewable tokens"));
+                return Err(TokenError::bad(
+                    "'token_type' cannot be 'batch' when role is set to generate renewable tokens",
+                ));
             }
             if r.explicit_max_ttl != 0 || r.token_explicit_max_ttl != 0 {
                 return Err(TokenError::bad(

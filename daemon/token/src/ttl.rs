@@ -188,8 +188,7 @@ pub(crate) fn duration_second_field(v: Option<&Value>, name: &str) -> Result<Opt
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    let secs = parse_duration_second(v)
-        .map_err(|e| format!("error converting input {raw} for field {name:?}: {e}"))?;
+    let secs = parse_duration_second(v).map_err(|e| format!("error converting input {raw} for field {name:?}: {e}"))?;
     if secs < 0 {
         return Err(format!("error converting input for field {name:?}: cannot provide negative value '{raw}'"));
     }
@@ -319,12 +318,18 @@ mod tests {
         assert_eq!(calculate_ttl(sys, now, 0, 0, 0, 0, 0, None), Ok((768 * 3600, vec![])));
         let (ttl, w) = calculate_ttl(sys, now, 0, 1000 * 3600, 0, 0, 0, None).expect("ok");
         assert_eq!(ttl, 768 * 3600);
-        assert_eq!(w, vec!["TTL of \"1000h\" exceeded the effective max_ttl of \"768h\"; TTL value is capped accordingly"]);
+        assert_eq!(
+            w,
+            vec!["TTL of \"1000h\" exceeded the effective max_ttl of \"768h\"; TTL value is capped accordingly"]
+        );
         let (ttl, w) = calculate_ttl(sys, now, 0, 3600, 0, 0, 600, None).expect("ok");
         assert_eq!((ttl, w.len()), (600, 1));
         let (ttl, w) = calculate_ttl(sys, now, 0, 0, 1000 * 3600, 0, 0, None).expect("ok");
         assert_eq!(ttl, 768 * 3600);
-        assert_eq!(w, vec!["period of \"1000h\" exceeded the effective max_ttl of \"768h\"; period value is capped accordingly"]);
+        assert_eq!(
+            w,
+            vec!["period of \"1000h\" exceeded the effective max_ttl of \"768h\"; period value is capped accordingly"]
+        );
         // A renewal 30 minutes into a 90-minute explicit max gets at most 60 minutes.
         let start = now - 1800 * NANOS;
         let (ttl, _) = calculate_ttl(sys, now, 7200, 3600, 0, 0, 5400, Some(start)).expect("ok");

@@ -55,7 +55,8 @@ impl Env {
     /// A request as the core makes it: the caller's use counted, sudo for root callers
     /// (or as given), the last use finished afterwards.
     async fn call_as(&self, token: &str, sudo: bool, op: Operation, path: &str, data: Value) -> Result<TokenReply> {
-        let entry = self.store.use_token(token).await?.ok_or_else(|| TokenError::Forbidden("permission denied".into()))?;
+        let entry =
+            self.store.use_token(token).await?.ok_or_else(|| TokenError::Forbidden("permission denied".into()))?;
         let caller = Caller { entry: &entry, token, sudo: sudo || entry.is_root() };
         let out = self.store.handle(&req(op, path, data), &caller).await;
         self.store.finish_use(&entry).await?;
@@ -127,7 +128,11 @@ fn is_base62(s: &str) -> bool {
 async fn t10_create_returns_openbao_auth_block() {
     let e = env().await;
     let r = e
-        .root_call(Operation::Update, "create", json!({"ttl":"1h","policies":["b","a"],"meta":{"k":"v"},"display_name":"My App","num_uses":3}))
+        .root_call(
+            Operation::Update,
+            "create",
+            json!({"ttl":"1h","policies":["b","a"],"meta":{"k":"v"},"display_name":"My App","num_uses":3}),
+        )
         .await
         .unwrap();
     let a = r.auth.as_ref().unwrap().to_json();
@@ -174,8 +179,23 @@ async fn t10_lookup_shapes() {
     assert_eq!(
         keys,
         [
-            "accessor", "creation_time", "creation_ttl", "display_name", "entity_id", "expire_time", "explicit_max_ttl", "id",
-            "issue_time", "meta", "num_uses", "orphan", "path", "policies", "renewable", "ttl", "type"
+            "accessor",
+            "creation_time",
+            "creation_ttl",
+            "display_name",
+            "entity_id",
+            "expire_time",
+            "explicit_max_ttl",
+            "id",
+            "issue_time",
+            "meta",
+            "num_uses",
+            "orphan",
+            "path",
+            "policies",
+            "renewable",
+            "ttl",
+            "type"
         ]
     );
     assert_eq!(d["id"], json!(tok));
@@ -240,7 +260,10 @@ async fn t10_root_token_lookup_matches_init_root() {
 #[tokio::test]
 async fn t10_lookup_errors() {
     let e = env().await;
-    assert_eq!(err_text(e.root_call(Operation::Update, "lookup", json!({"token":"s.nope"})).await), (403, "bad token".into()));
+    assert_eq!(
+        err_text(e.root_call(Operation::Update, "lookup", json!({"token":"s.nope"})).await),
+        (403, "bad token".into())
+    );
     assert_eq!(
         err_text(e.root_call(Operation::Update, "lookup-accessor", json!({})).await),
         (400, "1 error occurred:\n\t* missing accessor\n\n".into())
@@ -267,8 +290,14 @@ async fn t10_create_errors() {
     };
     assert_eq!(c(json!({"policies":["tok","other"]})).await, (400, "child policies must be subset of parent".into()));
     assert_eq!(c(json!({"policies":["root"]})).await, (400, "child policies must be subset of parent".into()));
-    assert_eq!(c(json!({"no_parent":true})).await, (400, "root or sudo privileges required to create orphan token".into()));
-    assert_eq!(c(json!({"period":"1h"})).await, (400, "root or sudo privileges required to create periodic token".into()));
+    assert_eq!(
+        c(json!({"no_parent":true})).await,
+        (400, "root or sudo privileges required to create orphan token".into())
+    );
+    assert_eq!(
+        c(json!({"period":"1h"})).await,
+        (400, "root or sudo privileges required to create periodic token".into())
+    );
     assert_eq!(c(json!({"id":"custom"})).await, (400, "root or sudo privileges required to specify token id".into()));
     let r = |data: Value| {
         let e = &e;
@@ -278,14 +307,23 @@ async fn t10_create_errors() {
     assert_eq!(r(json!({"ttl":"-5s"})).await, (400, "ttl must be positive".into()));
     assert_eq!(r(json!({"ttl":"abc"})).await, (400, "time: invalid duration \"abc\"".into()));
     assert_eq!(r(json!({"type":"weird"})).await, (400, "invalid 'token_type' value".into()));
-    assert_eq!(r(json!({"policies":["response-wrapping"]})).await, (400, "cannot assign policy \"response-wrapping\"".into()));
+    assert_eq!(
+        r(json!({"policies":["response-wrapping"]})).await,
+        (400, "cannot assign policy \"response-wrapping\"".into())
+    );
     assert_eq!(r(json!({"id":"s.abc"})).await, (400, "custom token ID cannot have the 's.' prefix".into()));
     assert_eq!(r(json!({"id":"a.b"})).await, (400, "custom token ID cannot have a '.' in the value".into()));
     e.root_call(Operation::Update, "create", json!({"id":"dup1"})).await.unwrap();
     assert_eq!(r(json!({"id":"dup1"})).await, (400, "cannot create a token with a duplicate ID".into()));
     assert_eq!(r(json!({"type":"batch"})).await, (400, "batch tokens cannot be root tokens".into()));
-    assert_eq!(r(json!({"type":"batch","policies":["x"],"num_uses":2})).await, (400, "batch tokens cannot have \"num_uses\" set".into()));
-    assert_eq!(r(json!({"type":"batch","policies":["x"],"period":"1h"})).await, (400, "batch tokens cannot have \"period\" set".into()));
+    assert_eq!(
+        r(json!({"type":"batch","policies":["x"],"num_uses":2})).await,
+        (400, "batch tokens cannot have \"num_uses\" set".into())
+    );
+    assert_eq!(
+        r(json!({"type":"batch","policies":["x"],"period":"1h"})).await,
+        (400, "batch tokens cannot have \"period\" set".into())
+    );
     assert_eq!(
         r(json!({"type":"batch","policies":["x"],"explicit_max_ttl":"1h"})).await,
         (400, "batch tokens cannot have \"explicit_max_ttl\" set".into())
@@ -337,7 +375,8 @@ async fn t10_policy_warnings_from_hook() {
     }
     let e = env().await;
     e.store.set_hooks(Arc::new(Policies));
-    let r = e.root_call(Operation::Update, "create", json!({"policies":["known","b","a"],"ttl":"1000h"})).await.unwrap();
+    let r =
+        e.root_call(Operation::Update, "create", json!({"policies":["known","b","a"],"ttl":"1000h"})).await.unwrap();
     assert_eq!(
         r.response.warnings,
         [
@@ -403,7 +442,10 @@ async fn t20_tree_revocation_three_levels() {
         assert!(!e.alive(t).await);
     }
     assert!(e.alive(&other).await);
-    assert_eq!(err_text(e.root_call(Operation::Update, "lookup", json!({"token": c})).await), (403, "bad token".into()));
+    assert_eq!(
+        err_text(e.root_call(Operation::Update, "lookup", json!({"token": c})).await),
+        (403, "bad token".into())
+    );
     let after = e.physical_keys().await;
     assert_eq!(before.len() - after.len(), 4 * 4, "per token: id, accessor, parent link, expiry entry");
     assert!(!after.iter().any(|k| k.contains("/revoking/")));
@@ -420,7 +462,10 @@ async fn t20_revoke_orphan_keeps_children() {
         err_text(e.call(&p, Operation::Update, "revoke-orphan", json!({"token": c})).await),
         (400, "root or sudo privileges required to revoke and orphan".into())
     );
-    assert_eq!(err_text(e.root_call(Operation::Update, "revoke-orphan", json!({})).await), (400, "missing token ID".into()));
+    assert_eq!(
+        err_text(e.root_call(Operation::Update, "revoke-orphan", json!({})).await),
+        (400, "missing token ID".into())
+    );
     assert_eq!(
         err_text(e.root_call(Operation::Update, "revoke-orphan", json!({"token":"s.nope"})).await),
         (400, "token to revoke not found".into())
@@ -447,7 +492,10 @@ async fn t20_orphans_survive() {
         r.auth.unwrap().to_json()["client_token"].as_str().unwrap().to_string()
     };
     let o3 = {
-        let r = e.call_as(&p, true, Operation::Update, "create", json!({"policies":["tok"],"no_parent":true})).await.unwrap();
+        let r = e
+            .call_as(&p, true, Operation::Update, "create", json!({"policies":["tok"],"no_parent":true}))
+            .await
+            .unwrap();
         r.auth.unwrap().to_json()["client_token"].as_str().unwrap().to_string()
     };
     e.call(&p, Operation::Update, "revoke-self", json!({})).await.unwrap();
@@ -546,7 +594,10 @@ async fn t20_interrupted_revocation_resumes() {
     assert_eq!(revoked.len(), 2);
     assert_eq!(hooks.seen.lock().unwrap().len(), 2);
     let keys = e.physical_keys().await;
-    assert!(!keys.iter().any(|k| k.contains("/revoking/") || k.contains(pe.hash()) || k.contains(ce.hash())), "{keys:?}");
+    assert!(
+        !keys.iter().any(|k| k.contains("/revoking/") || k.contains(pe.hash()) || k.contains(ce.hash())),
+        "{keys:?}"
+    );
 }
 
 // ----- t30: TTLs and renewal -------------------------------------------------------------
@@ -621,7 +672,10 @@ async fn t30_explicit_max_ttl_caps_renewal() {
     let r = e.call(&t, Operation::Update, "renew-self", json!({})).await.unwrap();
     assert_eq!(auth(r)["lease_duration"], json!(600), "the last granted TTL again");
     let r = e.root_call(Operation::Update, "renew", json!({"token": t, "increment": 7200})).await.unwrap();
-    assert_eq!(r.response.warnings, ["TTL of \"2h\" exceeded the effective max_ttl of \"1h30m\"; TTL value is capped accordingly"]);
+    assert_eq!(
+        r.response.warnings,
+        ["TTL of \"2h\" exceeded the effective max_ttl of \"1h30m\"; TTL value is capped accordingly"]
+    );
     let a = auth(r);
     assert_eq!(a["lease_duration"], json!(5400));
     assert_eq!(a["client_token"], json!(t));
@@ -629,8 +683,14 @@ async fn t30_explicit_max_ttl_caps_renewal() {
     let r = e.root_call(Operation::Update, "renew", json!({"token": t, "increment": "1h"})).await.unwrap();
     assert_eq!(auth(r)["lease_duration"], json!(1800));
     // Creation is capped the same way.
-    let r = e.root_call(Operation::Update, "create", json!({"explicit_max_ttl":"10m","ttl":"1h","policies":["tok"]})).await.unwrap();
-    assert_eq!(r.response.warnings, ["TTL of \"1h\" exceeded the effective max_ttl of \"10m\"; TTL value is capped accordingly"]);
+    let r = e
+        .root_call(Operation::Update, "create", json!({"explicit_max_ttl":"10m","ttl":"1h","policies":["tok"]}))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.response.warnings,
+        ["TTL of \"1h\" exceeded the effective max_ttl of \"10m\"; TTL value is capped accordingly"]
+    );
     assert_eq!(auth(r)["lease_duration"], json!(600));
     // And a token's life ends at the explicit max.
     e.clock.advance(Duration::from_secs(1800));
@@ -645,7 +705,10 @@ async fn t30_mount_limits() {
     let r = e.root_call(Operation::Update, "create", json!({"policies":["x"]})).await.unwrap();
     assert_eq!(r.auth.unwrap().to_json()["lease_duration"], json!(300));
     let r = e.root_call(Operation::Update, "create", json!({"policies":["x"],"period":"2h"})).await.unwrap();
-    assert_eq!(r.response.warnings, ["period of \"2h\" exceeded the effective max_ttl of \"1h\"; period value is capped accordingly"]);
+    assert_eq!(
+        r.response.warnings,
+        ["period of \"2h\" exceeded the effective max_ttl of \"1h\"; period value is capped accordingly"]
+    );
     assert_eq!(r.auth.unwrap().to_json()["lease_duration"], json!(3600));
     let (t, _) = e.create(json!({"policies":["x"],"ttl":"30m"})).await;
     e.clock.advance(Duration::from_secs(1700));
@@ -658,11 +721,23 @@ async fn t30_mount_limits() {
 async fn t30_renew_errors() {
     let e = env().await;
     let (t, _) = e.create(json!({"ttl":"1h","renewable":false,"policies":["tok"]})).await;
-    assert_eq!(err_text(e.call(&t, Operation::Update, "renew-self", json!({})).await), (400, "lease is not renewable".into()));
+    assert_eq!(
+        err_text(e.call(&t, Operation::Update, "renew-self", json!({})).await),
+        (400, "lease is not renewable".into())
+    );
     let (rt, _) = e.create(json!({})).await;
-    assert_eq!(err_text(e.call(&rt, Operation::Update, "renew-self", json!({})).await), (400, "lease is not renewable".into()));
-    assert_eq!(err_text(e.root_call(Operation::Update, "renew-self", json!({})).await), (400, "invalid lease ID".into()));
-    assert_eq!(err_text(e.root_call(Operation::Update, "renew", json!({"token":"s.nope"})).await), (400, "token not found".into()));
+    assert_eq!(
+        err_text(e.call(&rt, Operation::Update, "renew-self", json!({})).await),
+        (400, "lease is not renewable".into())
+    );
+    assert_eq!(
+        err_text(e.root_call(Operation::Update, "renew-self", json!({})).await),
+        (400, "invalid lease ID".into())
+    );
+    assert_eq!(
+        err_text(e.root_call(Operation::Update, "renew", json!({"token":"s.nope"})).await),
+        (400, "token not found".into())
+    );
     assert_eq!(err_text(e.root_call(Operation::Update, "renew", json!({})).await), (400, "missing token ID".into()));
     assert_eq!(
         err_text(e.root_call(Operation::Update, "renew-accessor", json!({"accessor":"nope"})).await),
@@ -675,7 +750,10 @@ async fn t30_renew_errors() {
 async fn t30_renew_accessor_hides_token() {
     let e = env().await;
     let (_, a) = e.create(json!({"policies":["tok"],"ttl":"1h"})).await;
-    let r = e.root_call(Operation::Update, "renew-accessor", json!({"accessor": a["accessor"], "increment":"20m"})).await.unwrap();
+    let r = e
+        .root_call(Operation::Update, "renew-accessor", json!({"accessor": a["accessor"], "increment":"20m"}))
+        .await
+        .unwrap();
     let j = r.auth.unwrap().to_json();
     assert_eq!(j["client_token"], json!(""));
     assert_eq!(j["lease_duration"], json!(1200));
@@ -706,10 +784,19 @@ async fn t40_batch_round_trip() {
     assert!(d["expire_time"].as_str().unwrap().ends_with('Z'));
     let s = e.call(&b, Operation::Read, "lookup-self", json!({})).await.unwrap().response.data.unwrap();
     assert_eq!(s["policies"], json!(["default", "x"]));
-    assert_eq!(err_text(e.root_call(Operation::Update, "renew", json!({"token": b})).await), (400, "batch tokens cannot be renewed".into()));
-    assert_eq!(err_text(e.call(&b, Operation::Update, "revoke-self", json!({})).await), (400, "batch tokens cannot be revoked".into()));
+    assert_eq!(
+        err_text(e.root_call(Operation::Update, "renew", json!({"token": b})).await),
+        (400, "batch tokens cannot be renewed".into())
+    );
+    assert_eq!(
+        err_text(e.call(&b, Operation::Update, "revoke-self", json!({})).await),
+        (400, "batch tokens cannot be revoked".into())
+    );
     for path in ["create", "create-orphan"] {
-        assert_eq!(err_text(e.call(&b, Operation::Update, path, json!({})).await), (400, "batch tokens cannot create more tokens".into()));
+        assert_eq!(
+            err_text(e.call(&b, Operation::Update, path, json!({})).await),
+            (400, "batch tokens cannot create more tokens".into())
+        );
     }
     // Default TTL for a batch token: the mount default (768h).
     let (_, a) = e.create(json!({"type":"batch","policies":["x"]})).await;
@@ -811,7 +898,10 @@ async fn t50_role_validation() {
         w("r2", json!({"token_period":"-5"})).await,
         (400, "error converting input for field \"token_period\": cannot provide negative value '-5'".into())
     );
-    assert!(e.root_call(Operation::Update, "roles/r5", json!({"orphan":true,"renewable":false,"token_type":"batch"})).await.is_ok());
+    assert!(e
+        .root_call(Operation::Update, "roles/r5", json!({"orphan":true,"renewable":false,"token_type":"batch"}))
+        .await
+        .is_ok());
 }
 
 /// `create/:role` applies the role: allowed/disallowed/glob policy checks with OpenBao's
@@ -820,9 +910,13 @@ async fn t50_role_validation() {
 #[tokio::test]
 async fn t50_create_against_role() {
     let e = env().await;
-    e.root_call(Operation::Update, "roles/r1", json!({"allowed_policies":["tok","b"],"orphan":true,"token_period":"1h","path_suffix":"sfx"}))
-        .await
-        .unwrap();
+    e.root_call(
+        Operation::Update,
+        "roles/r1",
+        json!({"allowed_policies":["tok","b"],"orphan":true,"token_period":"1h","path_suffix":"sfx"}),
+    )
+    .await
+    .unwrap();
     let c = |path: &str, data: Value| {
         let e = &e;
         let path = path.to_string();
@@ -871,10 +965,15 @@ async fn t50_create_against_role() {
     assert_eq!(a["token_type"], json!("service"), "the role fixes the type");
     assert_eq!(a["lease_duration"], json!(1800));
     e.root_call(Operation::Update, "roles/d", json!({"disallowed_policies":"tok, zz"})).await.unwrap();
-    assert_eq!(err_text(c("create/d", json!({"policies":["zz"]})).await), (400, "token policy \"zz\" is disallowed by this role".into()));
+    assert_eq!(
+        err_text(c("create/d", json!({"policies":["zz"]})).await),
+        (400, "token policy \"zz\" is disallowed by this role".into())
+    );
     assert_eq!(err_text(c("create/nope", json!({})).await), (400, "unknown role nope".into()));
     // A default-batch role makes batch tokens unless asked otherwise.
-    e.root_call(Operation::Update, "roles/b", json!({"orphan":true,"renewable":false,"token_type":"default-batch"})).await.unwrap();
+    e.root_call(Operation::Update, "roles/b", json!({"orphan":true,"renewable":false,"token_type":"default-batch"}))
+        .await
+        .unwrap();
     let a = c("create/b", json!({"policies":["x"]})).await.unwrap().auth.unwrap().to_json();
     assert_eq!(a["token_type"], json!("batch"));
     let a = c("create/b", json!({"policies":["x"],"type":"service"})).await.unwrap().auth.unwrap().to_json();
@@ -921,7 +1020,15 @@ async fn t60_debug_never_shows_tokens() {
     let e = env().await;
     let issued = e
         .store
-        .create(None, CreateRequest { policies: vec!["x".into()], ttl: Duration::from_secs(60), renewable: true, ..Default::default() })
+        .create(
+            None,
+            CreateRequest {
+                policies: vec!["x".into()],
+                ttl: Duration::from_secs(60),
+                renewable: true,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let tok = issued.token.expose().to_string();
@@ -1007,7 +1114,12 @@ async fn t70_login_tokens() {
         internal_data: internal,
         ..Default::default()
     };
-    let mount = MountInfo { path: "auth/userpass/".into(), kind: "userpass".into(), max_lease_ttl: Duration::from_secs(3600), ..Default::default() };
+    let mount = MountInfo {
+        path: "auth/userpass/".into(),
+        kind: "userpass".into(),
+        max_lease_ttl: Duration::from_secs(3600),
+        ..Default::default()
+    };
     let issued = e.store.from_auth(&auth, "auth/userpass/login/bob", &mount).await.unwrap();
     let a = issued.auth_block().to_json();
     assert_eq!(a["policies"], json!(["default", "dev"]));
@@ -1023,7 +1135,10 @@ async fn t70_login_tokens() {
     assert_eq!(hooks.0.lock().unwrap().as_slice(), ["auth/userpass/ \"bob\""]);
     // Auth methods cannot make root tokens.
     let root_auth = Auth { policies: vec!["root".into()], ..auth.clone() };
-    assert_eq!(e.store.from_auth(&root_auth, "auth/userpass/login/x", &mount).await.unwrap_err().to_string(), "auth methods cannot create root tokens");
+    assert_eq!(
+        e.store.from_auth(&root_auth, "auth/userpass/login/x", &mount).await.unwrap_err().to_string(),
+        "auth methods cannot create root tokens"
+    );
     // The mount's max TTL caps the login.
     let long = Auth { ttl: Duration::from_secs(7200), ..auth };
     let issued = e.store.from_auth(&long, "auth/userpass/login/bob", &mount).await.unwrap();
@@ -1058,4 +1173,128 @@ async fn t70_revocation_hook_sees_every_path() {
     assert_eq!(seen.len(), 3);
     assert!(seen.contains(&ca) && seen.contains(&cc));
     assert!(ca != cc);
+}
+
+// ----- t80: concurrency and cost -----------------------------------------------------------
+
+/// Concurrent uses of a limited token never lose a decrement: exactly `num_uses` succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn t80_concurrent_uses_are_counted_exactly() {
+    let e = env().await;
+    let (t, _) = e.create(json!({"policies":["x"],"num_uses":5})).await;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let store = e.store.clone();
+        let t = t.clone();
+        tasks.push(tokio::spawn(async move { store.use_token(&t).await.unwrap().is_some() }));
+    }
+    let mut ok = 0;
+    for task in tasks {
+        if task.await.unwrap() {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 5);
+}
+
+/// Children created while their parent is being revoked either are revoked with it or are
+/// refused: no live token is left under a revoked parent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn t80_no_child_escapes_a_concurrent_revocation() {
+    let e = env().await;
+    for round in 0..5 {
+        let (p, _) = e.create(json!({"policies":["tok"]})).await;
+        let pe = e.store.lookup(&p).await.unwrap().unwrap();
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let store = e.store.clone();
+            let pe = pe.clone();
+            tasks.push(tokio::spawn(async move {
+                let r =
+                    store.create(Some(&pe), CreateRequest { policies: vec!["tok".into()], ..Default::default() }).await;
+                r.ok().map(|i| i.token.expose().to_string())
+            }));
+        }
+        let store = e.store.clone();
+        let p2 = p.clone();
+        let revoker = tokio::spawn(async move { store.revoke_tree(&p2).await.unwrap() });
+        let mut created = Vec::new();
+        for task in tasks {
+            created.extend(task.await.unwrap());
+        }
+        revoker.await.unwrap();
+        // Whatever was created before the mark is revoked by this or a later sweep.
+        e.store.expire_due(Clock::now(&*e.clock)).await.unwrap();
+        for c in &created {
+            assert!(!e.alive(c).await, "round {round}: a child outlived its revoked parent");
+        }
+    }
+}
+
+/// The expiry sweep reads the index in order and stops at the first future entry: with many
+/// long-lived tokens and one due, it lists far fewer index entries than there are tokens.
+#[tokio::test]
+async fn t80_expiry_sweep_costs_what_is_due() {
+    struct Counting {
+        inner: InmemBackend,
+        expiry_keys_listed: Mutex<usize>,
+    }
+    #[async_trait]
+    impl Backend for Counting {
+        async fn get(&self, key: &str) -> coffer_storage::error::Result<Option<Vec<u8>>> {
+            self.inner.get(key).await
+        }
+        async fn put(&self, key: &str, value: Vec<u8>) -> coffer_storage::error::Result<()> {
+            self.inner.put(key, value).await
+        }
+        async fn delete(&self, key: &str) -> coffer_storage::error::Result<()> {
+            self.inner.delete(key).await
+        }
+        async fn list_page(
+            &self,
+            prefix: &str,
+            after: Option<&str>,
+            limit: Option<usize>,
+        ) -> coffer_storage::error::Result<Vec<String>> {
+            let out = self.inner.list_page(prefix, after, limit).await?;
+            if prefix.ends_with("expiry/") {
+                *self.expiry_keys_listed.lock().unwrap() += out.len();
+            }
+            Ok(out)
+        }
+        async fn transaction(&self, ops: Vec<coffer_storage::physical::TxnOp>) -> coffer_storage::error::Result<()> {
+            self.inner.transaction(ops).await
+        }
+        fn kind(&self) -> &'static str {
+            "counting"
+        }
+    }
+    let backend = Arc::new(Counting { inner: InmemBackend::new(), expiry_keys_listed: Mutex::new(0) });
+    let barrier = Arc::new(Barrier::new(backend.clone()));
+    let key = Key256::generate();
+    barrier.initialize(&key).await.unwrap();
+    barrier.unseal(&key).await.unwrap();
+    let clock = Arc::new(ManualClock::starting_now());
+    let store = TokenStore::new(View::new(barrier, "sys/token/"), TokenConfig::default()).with_clock(clock.clone());
+    store.load().await.unwrap();
+    let due = store
+        .create(None, CreateRequest { policies: vec!["x".into()], ttl: Duration::from_secs(1), ..Default::default() })
+        .await
+        .unwrap();
+    for _ in 0..1000 {
+        store
+            .create(
+                None,
+                CreateRequest { policies: vec!["x".into()], ttl: Duration::from_secs(3600), ..Default::default() },
+            )
+            .await
+            .unwrap();
+    }
+    clock.advance(Duration::from_secs(2));
+    *backend.expiry_keys_listed.lock().unwrap() = 0;
+    let revoked = store.expire_due(Clock::now(&*clock)).await.unwrap();
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0].accessor, due.entry.accessor);
+    let listed = *backend.expiry_keys_listed.lock().unwrap();
+    assert!(listed <= 256, "listed {listed} index entries for 1 due token among 1001");
 }
