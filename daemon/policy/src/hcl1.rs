@@ -667,7 +667,7 @@ impl HclParser {
     }
 
     fn parse(mut self) -> Result<Vec<Item>, SyntaxError> {
-        let (items, err) = self.object_list();
+        let (items, err) = self.object_list(false);
         if let Some(e) = self.sc.error.take() {
             return Err(e);
         }
@@ -695,11 +695,18 @@ impl HclParser {
         self.buffered = true;
     }
 
-    /// The items read, and the error that stopped the list (HCL 1 keeps the items read so far:
-    /// a block ends when its `}` fails to start another item).
-    fn object_list(&mut self) -> (Vec<Item>, Option<ItemErr>) {
+    /// The items read, and the error that stopped the list. Inside an object (`obj`), a `}`
+    /// ends the list and is left for the caller.
+    fn object_list(&mut self, obj: bool) -> (Vec<Item>, Option<ItemErr>) {
         let mut items = Vec::new();
         loop {
+            if obj {
+                let t = self.scan();
+                self.unscan();
+                if t.kind == Tok::RBrace {
+                    break;
+                }
+            }
             match self.object_item() {
                 Err(ItemErr::Eof) => break,
                 Err(e) => return (items, Some(e)),
@@ -730,10 +737,15 @@ impl HclParser {
             Tok::Assign => {
                 let assign = self.tok.pos;
                 let val = self.object()?;
+                // HCL 1 looks one token ahead for a line comment.
+                self.scan();
+                self.unscan();
                 Ok(Item { keys, assign, val })
             }
             Tok::LBrace => {
                 let val = self.object_type()?;
+                self.scan();
+                self.unscan();
                 Ok(Item { keys, assign: Pos::default(), val })
             }
             _ => {
@@ -823,16 +835,15 @@ impl HclParser {
 
     fn object_type(&mut self) -> Result<Node, ItemErr> {
         let pos = self.tok.pos;
-        let (items, err) = self.object_list();
+        let (items, err) = self.object_list(true);
         if let Some(e) = err {
-            if self.tok.kind != Tok::RBrace {
-                return Err(e);
-            }
+            return Err(e);
         }
-        if self.tok.kind != Tok::RBrace {
+        let t = self.scan();
+        if t.kind != Tok::RBrace {
             return Err(ItemErr::Syntax(pos_error(
-                self.tok.pos,
-                format!("object expected closing RBRACE got: {}", self.tok.kind.name()),
+                t.pos,
+                format!("object expected closing RBRACE got: {}", t.kind.name()),
             )));
         }
         Ok(Node::Object { items, pos })
@@ -1120,6 +1131,7 @@ mod json {
         kind: Tok,
         pos: Pos,
         text: String,
+        buffered: bool,
     }
 
     enum PErr {
@@ -1129,6 +1141,10 @@ mod json {
 
     impl Parser {
         fn scan(&mut self) -> Tok {
+            if self.buffered {
+                self.buffered = false;
+                return self.kind;
+            }
             let t = self.sc.scan();
             self.kind = t.kind;
             self.pos = t.pos;
@@ -1151,6 +1167,11 @@ mod json {
         fn object_list(&mut self) -> Result<Vec<Item>, PErr> {
             let mut items = Vec::new();
             loop {
+                // OpenBao's reader takes `{}` and a trailing comma before `}`.
+                if self.scan() == Tok::RBrace {
+                    break;
+                }
+                self.buffered = true;
                 match self.object_item() {
                     Err(PErr::Eof) => break,
                     Err(e) => return Err(e),
@@ -1235,7 +1256,7 @@ mod json {
             last_line_len: 0,
             error: None,
         };
-        let mut p = Parser { sc, kind: Tok::Eof, pos: Pos::default(), text: String::new() };
+        let mut p = Parser { sc, kind: Tok::Eof, pos: Pos::default(), text: String::new(), buffered: false };
         let res = match p.scan() {
             Tok::LBrace => p.object_type(),
             Tok::Eof => Err(PErr::Eof),

@@ -330,7 +330,7 @@ fn parse_path(key: &str, val: &Node, now: i64) -> Result<Option<PathRule>, Strin
         expiration = Some(t);
     }
 
-    let (path, kind) = classify(key).map_err(double)?;
+    let (path, kind) = classify(key)?;
 
     let mut cap_names = raw.capabilities;
     if let Some(p) = raw.policy.as_deref().filter(|p| !p.is_empty()) {
