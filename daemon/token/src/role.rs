@@ -59,7 +59,7 @@ pub struct Role {
 
 /// `framework.GenericNameRegex`: `\w(([\w-.@]+)?\w)?`.
 pub(crate) fn valid_name(name: &str) -> bool {
-    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let chars: Vec<char> = name.chars().collect();
     match chars.len() {
         0 => false,
@@ -70,7 +70,7 @@ pub(crate) fn valid_name(name: &str) -> bool {
 
 /// `\w[\w-.]+\w` found anywhere in the suffix (OpenBao uses `MatchString`, unanchored).
 fn suffix_ok(s: &str) -> bool {
-    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let chars: Vec<char> = s.chars().collect();
     // Any window start..end with word at both ends and [\w-.] inside, at least 3 long.
     let mut i = 0;

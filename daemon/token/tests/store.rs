@@ -1298,3 +1298,62 @@ async fn t80_expiry_sweep_costs_what_is_due() {
     let listed = *backend.expiry_keys_listed.lock().unwrap();
     assert!(listed <= 256, "listed {listed} index entries for 1 due token among 1001");
 }
+
+// ----- t90: input never panics ---------------------------------------------------------------
+
+fn arb_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        "[a-z0-9=,. -]{0,12}".prop_map(Value::String),
+        prop_oneof![
+            Just("1h"),
+            Just("-5s"),
+            Just("7d"),
+            Just("0"),
+            Just("1.5h"),
+            Just("µs"),
+            Just("99999999999h"),
+            Just("root")
+        ]
+        .prop_map(|s| Value::String(s.to_string())),
+        ".{0,8}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(2, 8, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map("[a-z]{1,4}", inner, 0..3)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+    /// Any parameter values on create, roles and renew give an answer, never a panic.
+    #[test]
+    fn t90_arbitrary_parameters_never_panic(
+        vals in proptest::collection::vec(arb_json(), 14),
+        path_pick in 0usize..6,
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let e = env().await;
+            let names = ["ttl", "period", "explicit_max_ttl", "policies", "meta", "display_name", "type", "num_uses",
+                         "renewable", "no_parent", "id", "no_default_policy", "increment", "token"];
+            let data: Map<String, Value> = names.iter().zip(vals.iter()).map(|(k, v)| (k.to_string(), v.clone())).collect();
+            let path = ["create", "create-orphan", "roles/r", "renew-self", "lookup", "revoke-accessor"][path_pick];
+            let _ = e.root_call(Operation::Update, path, Value::Object(data.clone())).await;
+            let role: Map<String, Value> = ["allowed_policies", "token_type", "orphan", "renewable", "token_period",
+                "path_suffix", "token_explicit_max_ttl", "token_num_uses", "token_bound_cidrs", "disallowed_policies_glob",
+                "period", "explicit_max_ttl", "bound_cidrs", "allowed_entity_aliases"]
+                .iter().zip(vals.iter()).map(|(k, v)| (k.to_string(), v.clone())).collect();
+            if e.root_call(Operation::Update, "roles/p", Value::Object(role)).await.is_ok() {
+                let _ = e.root_call(Operation::Update, "create/p", Value::Object(data)).await;
+            }
+        });
+    }
+}
