@@ -112,7 +112,8 @@ pub trait TokenHooks: Send + Sync + 'static {
         None
     }
 
-    /// Renewal of a token an auth method issued: ask the method (its `renew_auth`).
+    /// Renewal of a token an auth method issued: ask the method (its `renew_auth`). Called
+    /// without any store lock held.
     async fn renew_auth(&self, _mount_path: &str, auth: &Auth) -> coffer_logical::Result<Auth> {
         Ok(auth.clone())
     }
@@ -202,7 +203,10 @@ struct Inner {
     hooks: RwLock<Arc<dyn TokenHooks>>,
     keys: RwLock<Option<Arc<Keys>>>,
     cache: RwLock<HashMap<String, TokenEntry>>,
-    stripes: Vec<tokio::sync::Mutex<()>>,
+    /// Per-token locks (by hash): writers of an entry take them exclusively; creating a child
+    /// takes the parent's shared, so a parent's revocation mark and its children's creation
+    /// are ordered while siblings are created in parallel.
+    stripes: Vec<tokio::sync::RwLock<()>>,
     /// Serializes revocations (tree walks, expiry, tidy).
     revocation: tokio::sync::Mutex<()>,
     tidy: tokio::sync::Mutex<()>,
@@ -250,7 +254,7 @@ impl TokenStore {
                 hooks: RwLock::new(Arc::new(NoHooks)),
                 keys: RwLock::new(None),
                 cache: RwLock::new(HashMap::new()),
-                stripes: (0..STRIPES).map(|_| tokio::sync::Mutex::new(())).collect(),
+                stripes: (0..STRIPES).map(|_| tokio::sync::RwLock::new(())).collect(),
                 revocation: tokio::sync::Mutex::new(()),
                 tidy: tokio::sync::Mutex::new(()),
             }),
@@ -302,7 +306,7 @@ impl TokenStore {
         lock_read(&self.inner.keys).clone().ok_or(TokenError::Storage(coffer_storage::StorageError::Sealed))
     }
 
-    fn stripe(&self, hash: &str) -> &tokio::sync::Mutex<()> {
+    fn stripe(&self, hash: &str) -> &tokio::sync::RwLock<()> {
         let idx = u8::from_str_radix(hash.get(..2).unwrap_or("00"), 16).unwrap_or(0) as usize % STRIPES;
         &self.inner.stripes[idx]
     }
@@ -449,7 +453,7 @@ impl TokenStore {
         if entry.is_batch() || entry.num_uses == 0 {
             return Ok(Some(entry));
         }
-        let _g = self.stripe(&entry.hash).lock().await;
+        let _g = self.stripe(&entry.hash).write().await;
         let Some(mut fresh) = self.load_entry(&entry.hash).await? else { return Ok(None) };
         if fresh.revoking || fresh.expired_at(self.now()) || fresh.num_uses <= 0 {
             return Ok(None);
@@ -620,7 +624,7 @@ impl TokenStore {
                 // Under the parent's lock: a parent being revoked is marked under the same lock,
                 // so a child is either written before the mark (and found by the tree walk) or
                 // refused here.
-                let _g = self.stripe(p).lock().await;
+                let _g = self.stripe(p).read().await;
                 match self.load_entry(p).await? {
                     Some(pe) if !pe.revoking && !pe.expired_at(now) => {}
                     _ => return Err(TokenError::bad("parent token lookup failed: no parent found")),
@@ -733,10 +737,9 @@ impl TokenStore {
         self.renew_hash(&entry.hash, increment).await
     }
 
-    pub(crate) async fn renew_hash(&self, hash: &str, increment: Duration) -> Result<Renewed> {
-        let _g = self.stripe(hash).lock().await;
-        let now = self.now();
-        let Some(mut e) = self.load_entry(hash).await? else {
+    /// The entry and lease of a token that may be renewed now, or OpenBao's refusal.
+    async fn renewable_entry(&self, hash: &str, now: i64) -> Result<(TokenEntry, LeaseTimes)> {
+        let Some(e) = self.load_entry(hash).await? else {
             return Err(TokenError::bad("token not found"));
         };
         if e.revoking || e.expired_at(now) {
@@ -751,6 +754,13 @@ impl TokenStore {
         if !lease.renewable {
             return Err(TokenError::bad("lease is not renewable"));
         }
+        Ok((e, lease))
+    }
+
+    pub(crate) async fn renew_hash(&self, hash: &str, increment: Duration) -> Result<Renewed> {
+        // The auth method and the role are asked without holding the token's lock (a hook
+        // may use the store); the entry is read again under the lock before it is written.
+        let (e, lease) = self.renewable_entry(hash, self.now()).await?;
         let (sys, backend_ttl, period, backend_max, explicit) = if let Some(login) = &e.login {
             let auth = Auth {
                 policies: e.policies.clone(),
@@ -783,6 +793,9 @@ impl TokenStore {
         } else {
             (self.sys_view(), lease.ttl as i64, e.period as i64, 0, e.explicit_max_ttl as i64)
         };
+        let _g = self.stripe(hash).write().await;
+        let now = self.now();
+        let (mut e, lease) = self.renewable_entry(hash, now).await?;
         let (new_ttl, warnings) = ttl::calculate_ttl(
             sys,
             now,
@@ -851,7 +864,7 @@ impl TokenStore {
     /// is expired at that instant (a renewal may have won the race). Returns whether the entry
     /// exists and is (now) marked.
     async fn mark(&self, hash: &str, root_mode: Option<Mode>, only_if_expired_at: Option<i64>) -> Result<bool> {
-        let _g = self.stripe(hash).lock().await;
+        let _g = self.stripe(hash).write().await;
         let Some(mut e) = self.load_entry(hash).await? else { return Ok(false) };
         if let Some(at) = only_if_expired_at {
             if !e.revoking && !e.expired_at(at) {
@@ -928,7 +941,7 @@ impl TokenStore {
         match mode {
             Mode::Orphan => {
                 for child in self.children(root).await? {
-                    let _g = self.stripe(&child).lock().await;
+                    let _g = self.stripe(&child).write().await;
                     let mut ops = vec![BarrierOp::Delete { path: parent_key(root, &child) }];
                     if let Some(mut ce) = self.load_entry(&child).await? {
                         ce.parent = None;
@@ -1058,7 +1071,7 @@ impl TokenStore {
             let Some(p) = parent.strip_suffix('/') else { continue };
             let parent_exists = self.load_entry(p).await?.is_some();
             for child in self.children(p).await? {
-                let _cg = self.stripe(&child).lock().await;
+                let _cg = self.stripe(&child).write().await;
                 let ce = self.load_entry(&child).await?;
                 match ce {
                     Some(mut ce) if !parent_exists => {
