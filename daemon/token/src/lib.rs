@@ -1042,7 +1042,7 @@ impl TokenStore {
         for (key, hash) in due {
             match self.load_entry(&hash).await? {
                 None => self.view().delete(&format!("expiry/{key}")).await?,
-                Some(e) if e.expire_time().is_some_and(|x| expiry_key(x, &hash) != format!("expiry/{key}")) => {
+                Some(e) if e.expire_time().map(|x| expiry_key(x, &hash)) != Some(format!("expiry/{key}")) => {
                     // Stale index entry (the token was renewed).
                     self.view().delete(&format!("expiry/{key}")).await?;
                 }
