@@ -167,7 +167,7 @@ impl Radix {
             }
             let Some(c) = self.child(n, path[i]) else { return w };
             let label = &self.nodes[c].label;
-            if path.len() - i < label.len() || &path[i..i + label.len()] != &label[..] {
+            if path.len() - i < label.len() || path[i..i + label.len()] != label[..] {
                 return w;
             }
             i += label.len();
@@ -457,7 +457,14 @@ impl Acl {
             }
         }
         segments.sort_by(|a, b| b.priority().cmp(&a.priority()));
-        Acl { root: false, perms, tree, segments, empty: Arc::from(Vec::new()), root_granting: Arc::from(vec!["root".to_string()]) }
+        Acl {
+            root: false,
+            perms,
+            tree,
+            segments,
+            empty: Arc::from(Vec::new()),
+            root_granting: Arc::from(vec!["root".to_string()]),
+        }
     }
 
     pub fn is_root(&self) -> bool {
@@ -487,7 +494,7 @@ impl Acl {
             (None, p) => p.map(|(i, _)| i),
             (Some(s), None) => Some(s.perms),
             (Some(s), Some((i, len))) => {
-                let prefix_prio = priority(len, true, 0, &path[..len]);
+                let prefix_prio = priority(len, true, 0, path.get(..len).unwrap_or(path));
                 match s.priority().cmp(&prefix_prio) {
                     Ordering::Greater => Some(s.perms),
                     _ => Some(i),
@@ -568,7 +575,11 @@ impl Acl {
         };
         let sudo = p.caps & caps::SUDO != 0;
         if p.caps & bit == 0 {
-            let why = if p.caps & caps::DENY != 0 { "the path is explicitly denied" } else { "the capability is not granted" };
+            let why = if p.caps & caps::DENY != 0 {
+                "the path is explicitly denied"
+            } else {
+                "the capability is not granted"
+            };
             return self.deny(why, sudo);
         }
 
@@ -696,11 +707,21 @@ impl Acl {
         if self.capabilities(path) != ["deny"] {
             return true;
         }
-        let useful = caps::CREATE | caps::DELETE | caps::LIST | caps::READ | caps::SUDO | caps::UPDATE | caps::PATCH | caps::SCAN;
+        let useful = caps::CREATE
+            | caps::DELETE
+            | caps::LIST
+            | caps::READ
+            | caps::SUDO
+            | caps::UPDATE
+            | caps::PATCH
+            | caps::SCAN;
         let mut found = Vec::new();
         self.tree.values_under(path.as_bytes(), true, &mut found);
         self.tree.values_under(path.as_bytes(), false, &mut found);
-        if found.iter().filter_map(|i| self.perms.get(*i as usize)).any(|p| p.caps & caps::DENY == 0 && p.caps & useful != 0)
+        if found
+            .iter()
+            .filter_map(|i| self.perms.get(*i as usize))
+            .any(|p| p.caps & caps::DENY == 0 && p.caps & useful != 0)
         {
             return true;
         }

@@ -195,20 +195,25 @@ fn num(s: &str) -> Option<u32> {
 /// RFC 3339 (with optional fractional seconds) to Unix seconds.
 fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b't') || b[13] != b':' || b[16] != b':'
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b't')
+        || b[13] != b':'
+        || b[16] != b':'
     {
         return None;
     }
-    let year = i64::from(num(&s[0..4])?);
-    let month = num(&s[5..7])?;
-    let day = num(&s[8..10])?;
-    let hour = i64::from(num(&s[11..13])?);
-    let min = i64::from(num(&s[14..16])?);
-    let sec = i64::from(num(&s[17..19])?);
+    let year = i64::from(num(s.get(0..4)?)?);
+    let month = num(s.get(5..7)?)?;
+    let day = num(s.get(8..10)?)?;
+    let hour = i64::from(num(s.get(11..13)?)?);
+    let min = i64::from(num(s.get(14..16)?)?);
+    let sec = i64::from(num(s.get(17..19)?)?);
     if !(1..=12).contains(&month) || day == 0 || day > 31 || hour > 23 || min > 59 || sec > 59 {
         return None;
     }
-    let mut rest = &s[19..];
+    let mut rest = s.get(19..)?;
     if let Some(r) = rest.strip_prefix('.') {
         let n = r.bytes().position(|c| !c.is_ascii_digit()).unwrap_or(r.len());
         if n == 0 {
@@ -227,8 +232,8 @@ fn parse_rfc3339(s: &str) -> Option<i64> {
             if rest.len() != 6 || rest.as_bytes()[3] != b':' {
                 return None;
             }
-            let oh = i64::from(num(&rest[1..3])?);
-            let om = i64::from(num(&rest[4..6])?);
+            let oh = i64::from(num(rest.get(1..3)?)?);
+            let om = i64::from(num(rest.get(4..6)?)?);
             sign * (oh * 3600 + om * 60)
         }
     };

@@ -190,7 +190,15 @@ fn digit_val(c: char) -> u32 {
 
 impl Scanner {
     fn new(src: &str) -> Self {
-        Scanner { chars: src.chars().collect(), idx: 0, line: 1, col: 0, prev: (0, 1, 0), last_line_len: 0, error: None }
+        Scanner {
+            chars: src.chars().collect(),
+            idx: 0,
+            line: 1,
+            col: 0,
+            prev: (0, 1, 0),
+            last_line_len: 0,
+            error: None,
+        }
     }
 
     fn next(&mut self) -> char {
@@ -639,7 +647,7 @@ fn heredoc_value(text: &str) -> String {
         .map(|l| l.len() - l.trim_start_matches([' ', '\t']).len())
         .min()
         .unwrap_or(0);
-    lines.iter().map(|l| if l.len() >= indent { &l[indent..] } else { l.trim_start() }).collect()
+    lines.iter().map(|l| l.get(indent..).unwrap_or_else(|| l.trim_start())).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -656,13 +664,21 @@ struct HclParser {
     buffered: bool,
     /// The raw token texts of the keys being read, for "expected start of object".
     key_texts: Vec<String>,
+    /// Open objects, bounded so that hostile nesting cannot exhaust the stack.
+    depth: usize,
 }
+
+/// Deepest object nesting accepted (policies nest three levels at most in practice).
+const MAX_DEPTH: usize = 64;
 
 impl HclParser {
     fn new(src: &str) -> Self {
-        HclParser { sc: Scanner::new(src), tok: Token { kind: Tok::Eof, pos: Pos::default(), text: String::new() },
+        HclParser {
+            sc: Scanner::new(src),
+            tok: Token { kind: Tok::Eof, pos: Pos::default(), text: String::new() },
             buffered: false,
             key_texts: Vec::new(),
+            depth: 0,
         }
     }
 
@@ -835,6 +851,16 @@ impl HclParser {
 
     fn object_type(&mut self) -> Result<Node, ItemErr> {
         let pos = self.tok.pos;
+        if self.depth >= MAX_DEPTH {
+            return Err(ItemErr::Syntax(pos_error(pos, "objects nested too deeply")));
+        }
+        self.depth += 1;
+        let res = self.object_type_inner(pos);
+        self.depth -= 1;
+        res
+    }
+
+    fn object_type_inner(&mut self, pos: Pos) -> Result<Node, ItemErr> {
         let (items, err) = self.object_list(true);
         if let Some(e) = err {
             return Err(e);
@@ -1121,9 +1147,8 @@ mod json {
     }
 
     fn unquote_json(text: &str) -> String {
-        serde_json::from_str::<String>(text).unwrap_or_else(|_| {
-            text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text).to_string()
-        })
+        serde_json::from_str::<String>(text)
+            .unwrap_or_else(|_| text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(text).to_string())
     }
 
     struct Parser {
@@ -1132,6 +1157,7 @@ mod json {
         pos: Pos,
         text: String,
         buffered: bool,
+        depth: usize,
     }
 
     enum PErr {
@@ -1221,6 +1247,16 @@ mod json {
         }
 
         fn object_type(&mut self) -> Result<Node, PErr> {
+            if self.depth >= super::MAX_DEPTH {
+                return Err(PErr::Msg("objects nested too deeply".into()));
+            }
+            self.depth += 1;
+            let res = self.object_type_inner();
+            self.depth -= 1;
+            res
+        }
+
+        fn object_type_inner(&mut self) -> Result<Node, PErr> {
             let pos = self.pos;
             let res = self.object_list();
             // OpenBao's reader accepts an object left open at the end of the input.
@@ -1256,11 +1292,13 @@ mod json {
             last_line_len: 0,
             error: None,
         };
-        let mut p = Parser { sc, kind: Tok::Eof, pos: Pos::default(), text: String::new(), buffered: false };
+        let mut p = Parser { sc, kind: Tok::Eof, pos: Pos::default(), text: String::new(), buffered: false, depth: 0 };
         let res = match p.scan() {
             Tok::LBrace => p.object_type(),
             Tok::Eof => Err(PErr::Eof),
-            other => Err(PErr::Msg(format!("Expected object, got unknown token: {{{} {} {}}}", other.name(), p.pos, p.text))),
+            other => {
+                Err(PErr::Msg(format!("Expected object, got unknown token: {{{} {} {}}}", other.name(), p.pos, p.text)))
+            }
         };
         if let Some(e) = p.sc.error.take() {
             return Err(e);
@@ -1283,7 +1321,11 @@ mod json {
                 Node::Object { items: sub, pos } => {
                     let all_objects = !sub.is_empty() && sub.iter().all(|s| matches!(s.val, Node::Object { .. }));
                     if !all_objects {
-                        out.push(Item { keys: item.keys, assign: item.assign, val: Node::Object { items: flatten(sub), pos } });
+                        out.push(Item {
+                            keys: item.keys,
+                            assign: item.assign,
+                            val: Node::Object { items: flatten(sub), pos },
+                        });
                         continue;
                     }
                     let mut next = Vec::with_capacity(sub.len());
@@ -1307,8 +1349,10 @@ mod json {
                         out.push(Item { keys: item.keys, assign: item.assign, val: Node::List { items: elems, pos } });
                         continue;
                     }
-                    let next: Vec<Item> =
-                        elems.into_iter().map(|e| Item { keys: item.keys.clone(), assign: item.assign, val: e }).collect();
+                    let next: Vec<Item> = elems
+                        .into_iter()
+                        .map(|e| Item { keys: item.keys.clone(), assign: item.assign, val: e })
+                        .collect();
                     frontier.extend(next.into_iter().rev());
                 }
                 lit => out.push(Item { keys: item.keys, assign: item.assign, val: lit }),
@@ -1317,4 +1361,3 @@ mod json {
         out
     }
 }
-

@@ -63,7 +63,8 @@ const VALID_PATH_KEYS: &[&str] = &[
 
 /// go-multierror's text.
 fn multierror(errs: &[String]) -> String {
-    let mut s = if errs.len() == 1 { "1 error occurred:\n".to_string() } else { format!("{} errors occurred:\n", errs.len()) };
+    let mut s =
+        if errs.len() == 1 { "1 error occurred:\n".to_string() } else { format!("{} errors occurred:\n", errs.len()) };
     for e in errs {
         s.push_str("\t* ");
         s.push_str(e);
@@ -187,9 +188,13 @@ fn to_value(node: &Node) -> Value {
                 Ok(v) => Value::from(v),
                 Err(_) => Value::String(l.value.clone()),
             },
-            LitKind::Float => {
-                l.value.parse::<f64>().ok().and_then(serde_json::Number::from_f64).map(Value::Number).unwrap_or(Value::Null)
-            }
+            LitKind::Float => l
+                .value
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .unwrap_or(Value::Null),
         },
         Node::List { items, .. } => Value::Array(items.iter().map(to_value).collect()),
         Node::Object { items, .. } => {
@@ -212,7 +217,9 @@ fn decode_param_map(node: &Node, field: &str, out: &mut HashMap<String, Vec<Valu
         let Some(k) = item.keys.first() else { continue };
         let values = match item_value(item) {
             Node::List { items, .. } => items.iter().map(to_value).collect(),
-            Node::Object { items, .. } => items.iter().map(|i| to_value(&Node::Object { items: vec![i.clone()], pos: i.pos() })).collect(),
+            Node::Object { items, .. } => {
+                items.iter().map(|i| to_value(&Node::Object { items: vec![i.clone()], pos: i.pos() })).collect()
+            }
             Node::Lit(l) => return Err(format!("At {}: unknown slice type: *ast.LiteralType", l.pos)),
         };
         out.insert(k.value.to_lowercase(), values);
@@ -249,7 +256,9 @@ fn decode(body: &[Item]) -> Result<Raw<'_>, String> {
             Node::Lit(l) if matches!(l.kind, LitKind::Number | LitKind::String | LitKind::Heredoc) => {
                 parse_int(&l.value, true)?
             }
-            other => return Err(format!("At {}: root.pagination_limit: unknown type {}", other.pos(), other.go_type())),
+            other => {
+                return Err(format!("At {}: root.pagination_limit: unknown type {}", other.pos(), other.go_type()))
+            }
         };
     }
     for i in items_named(body, "list_scan_response_keys_filter_path") {
@@ -315,7 +324,10 @@ fn parse_path(key: &str, val: &Node, now: i64) -> Result<Option<PathRule>, Strin
             _ => false,
         };
         if !has_factor {
-            return Err(format!("error handling control_group: {}", multierror(&["requires at least one factor but had none".to_string()])));
+            return Err(format!(
+                "error handling control_group: {}",
+                multierror(&["requires at least one factor but had none".to_string()])
+            ));
         }
     }
 
@@ -387,18 +399,21 @@ fn parse_path(key: &str, val: &Node, now: i64) -> Result<Option<PathRule>, Strin
             parse_duration_second(duration_input(n)).map_err(|e| format!("error parsing max_wrapping_ttl: {e}"))?;
     }
     rule.mfa_methods = raw.mfa;
-    if rule.min_wrapping_ttl_ns != 0 && rule.max_wrapping_ttl_ns != 0 && rule.max_wrapping_ttl_ns < rule.min_wrapping_ttl_ns
+    if rule.min_wrapping_ttl_ns != 0
+        && rule.max_wrapping_ttl_ns != 0
+        && rule.max_wrapping_ttl_ns < rule.min_wrapping_ttl_ns
     {
         return Err("max_wrapping_ttl cannot be less than min_wrapping_ttl".into());
     }
     rule.required_parameters = raw.required;
     if let Some(fp) = raw.filter_path.filter(|f| !f.is_empty()) {
         if rule.capabilities & caps::LIST == 0 {
-            return Err("list_scan_response_keys_filter_path needs to be used on a path with the list capability".into());
+            return Err(
+                "list_scan_response_keys_filter_path needs to be used on a path with the list capability".into()
+            );
         }
-        let tpl = crate::filter::FilterTemplate::compile(&fp).map_err(|e| {
-            format!("unable to compile template for list_scan_response_keys_filter_path: {e}")
-        })?;
+        let tpl = crate::filter::FilterTemplate::compile(&fp)
+            .map_err(|e| format!("unable to compile template for list_scan_response_keys_filter_path: {e}"))?;
         if !tpl.uses_key() {
             return Err("list_scan_response_keys_filter_path resulted in same path for two different keys".into());
         }

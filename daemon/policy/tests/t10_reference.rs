@@ -24,8 +24,12 @@ fn policies(reference: &Value) -> HashMap<String, Arc<Policy>> {
 }
 
 fn acl_for(all: &HashMap<String, Arc<Policy>>, names: &Value) -> Acl {
-    let set: Vec<Arc<Policy>> =
-        names.as_array().into_iter().flatten().filter_map(|n| all.get(n.as_str().unwrap_or_default()).cloned()).collect();
+    let set: Vec<Arc<Policy>> = names
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| all.get(n.as_str().unwrap_or_default()).cloned())
+        .collect();
     Acl::new(&set)
 }
 

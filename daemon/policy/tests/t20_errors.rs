@@ -220,10 +220,8 @@ const ACCEPTED: &[&str] = &[
 /// Every accepted text parses.
 #[test]
 fn accepted_policies_parse() {
-    let failures: Vec<String> = ACCEPTED
-        .iter()
-        .filter_map(|text| Policy::parse("p", text).err().map(|e| format!("{text:?}: {e}")))
-        .collect();
+    let failures: Vec<String> =
+        ACCEPTED.iter().filter_map(|text| Policy::parse("p", text).err().map(|e| format!("{text:?}: {e}"))).collect();
     assert!(failures.is_empty(), "{} refused:\n{}", failures.len(), failures.join("\n"));
 }
 
@@ -247,4 +245,37 @@ fn name_lowercased_raw_kept() {
     let p = Policy::parse("Dev-Team", text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(p.name, "dev-team");
     assert_eq!(p.raw, text);
+}
+
+/// Hostile input never panics: deep nesting is refused, odd bytes and truncations give errors.
+#[test]
+fn hostile_input_is_refused_not_fatal() {
+    let deep = format!("path \"a\" {}{}", "{ x ".repeat(10_000), "}".repeat(10_000));
+    assert!(Policy::parse("p", &deep).is_err());
+    let deep_json = format!("{}{}", "{\"a\": ".repeat(10_000), "}".repeat(10_000));
+    assert!(Policy::parse("p", &deep_json).is_err());
+    let sample =
+        r#"path "é/+/x*" { capabilities = ["read"] expiration = "2é99-01-01T00:00:00Z" min_wrapping_ttl = "1µs" }"#;
+    for end in 0..sample.len() {
+        if let Some(prefix) = sample.get(..end) {
+            let _ = Policy::parse("p", prefix);
+        }
+    }
+    for text in [
+        "\0",
+        "<<",
+        "<<EOF",
+        "<<-\n",
+        "\"\\",
+        "0x",
+        "1e",
+        "-",
+        ".5",
+        "{\"",
+        "{\"a\":",
+        "[",
+        "path \"a\" { capabilities = [[[\"read\"]]] }",
+    ] {
+        let _ = Policy::parse("p", text);
+    }
 }
