@@ -1257,7 +1257,8 @@ mod json {
         }
 
         fn object_type_inner(&mut self) -> Result<Node, PErr> {
-            let pos = self.pos;
+            // Like its literals, HCL 1's JSON reader leaves structures without positions.
+            let pos = Pos::default();
             let res = self.object_list();
             // OpenBao's reader accepts an object left open at the end of the input.
             if self.kind != Tok::RBrace && self.kind != Tok::Eof {
@@ -1268,7 +1269,7 @@ mod json {
         }
 
         fn list_type(&mut self) -> Result<Node, PErr> {
-            let pos = self.pos;
+            let pos = Pos::default();
             let mut items = Vec::new();
             loop {
                 match self.scan() {

@@ -144,6 +144,9 @@ fn item_value(item: &Item) -> Node {
 fn decode_string(node: &Node, field: &str) -> Result<String, String> {
     match node {
         Node::Lit(l) if l.kind == LitKind::Null => Ok(String::new()),
+        Node::Lit(l) if l.kind == LitKind::Bool => {
+            Err(format!("At {}: root.{field}: unknown type for string *ast.LiteralType", l.pos))
+        }
         Node::Lit(l) => Ok(l.value.clone()),
         other => Err(format!("At {}: root.{field}: unknown type for string {}", other.pos(), other.go_type())),
     }
@@ -155,7 +158,7 @@ fn decode_string_list(node: &Node, field: &str, out: &mut Vec<String>) -> Result
             for elem in items {
                 let i = out.len();
                 match elem {
-                    Node::Lit(l) => out.push(l.value.clone()),
+                    Node::Lit(l) if l.kind != LitKind::Bool => out.push(l.value.clone()),
                     other => {
                         return Err(format!(
                             "At {}: root.{field}[{i}]: unknown type for string {}",

@@ -147,6 +147,24 @@ const REFUSED: &[(&str, &str)] = &[
         r#"{"path": {"a": {"capabilities": ["read"], "allowed_parameters": {"x": ["a", true, 1, null]}}}}"#,
         "unexpected token while parsing list: NULL",
     ),
+    // Multi-line texts.
+    ("path \"a\" {\n  capabilities = [\"read\"]\n}\n\npath \"b\" {\n  capabilities = [\"read\"\n  policy = \"x\"\n}\n", "At 7:3: error parsing list, expected comma or list end, got: IDENT"),
+    ("path \"a\" {\n  capabilities = [\"read\"]\n  allowed_parameters = {\n    \"x\" = \"y\"\n  }\n}\n", "path \"a\": path \"a\": At 4:11: unknown slice type: *ast.LiteralType"),
+    ("# c\npath \"a\" {\n  capabilities = [\"read\"]\n}\nbad = 1\n", "1 error occurred:\n\t* invalid key \"bad\" on line 5\n\n"),
+    ("path \"a\" {\n  capabilities = [\"read\"]\n  denied_parameters {\n    x = 1\n  }\n}\n", "path \"a\": path \"a\": At 4:9: unknown slice type: *ast.LiteralType"),
+    ("path \"a\" {\n  capabilities = [\"read\"] \n  min_wrapping_ttl = \"5x\"\n}", "path \"a\": error parsing min_wrapping_ttl: time: unknown unit \"x\" in duration \"5x\""),
+    ("path \"a\" {\n  capabilities = [\"read\"]\n  max_wrapping_ttl = \"1.5\"\n}", "path \"a\": error parsing max_wrapping_ttl: time: missing unit in duration \"1.5\""),
+    ("path \"a\" {\n  capabilities = [\"read\"]\n  pagination_limit = 1.5\n}", "path \"a\": path \"a\": At 3:22: root.pagination_limit: unknown type *ast.LiteralType"),
+    ("path \"a\" {\n  capabilities = [\"read\"]\n  pagination_limit = true\n}", "path \"a\": path \"a\": At 3:22: root.pagination_limit: unknown type *ast.LiteralType"),
+    ("path \"a\" {\n  capabilities = [\"read\"]\n  policy = true\n}", "path \"a\": path \"a\": At 3:12: root.Policy: unknown type for string *ast.LiteralType"),
+    ("path \"a\" {\n  capabilities = [true]\n}", "path \"a\": path \"a\": At 2:19: root.Capabilities[0]: unknown type for string *ast.LiteralType"),
+    ("path \"a\" {\n  capabilities = [\"read\", {x = 1}]\n}", "path \"a\": path \"a\": At 2:27: root.Capabilities[1]: unknown type for string *ast.ObjectType"),
+    ("path \"a\" {\n  capabilities = [\"read\"]\n}\npath \"a\" {\n  capabilities = [\"bad\"]\n}", "path \"a\": path \"a\": invalid capability \"bad\""),
+    ("path \"a\" \n  capabilities = [\"read\"]\n}", "At 2:16: nested object expected: LBRACE got: ASSIGN"),
+    ("\"path\" = 1", "path \"path\": cannot check HCL keys of type *ast.LiteralType"),
+    ("path \"a\" { capabilities = [\"read\"] list_scan_response_keys_filter_path = \"{{ printf .key }}\" }", "path \"a\": list_scan_response_keys_filter_path needs to be used on a path with the list capability"),
+    ("{\"path\": {\"a\": {\"capabilities\": [\"read\"], \"required_parameters\": \"x\"}}}", "path \"a\": path \"a\": At -: unknown slice type: *ast.LiteralType"),
+    ("{\"path\": {\"a\": {\"capabilities\": [\"read\"], \"allowed_parameters\": [\"x\"]}}}", "path \"a\": path \"a\": At -: root.allowed_parameters: not an object type for map (*ast.ListType)"),
 ];
 
 /// Every refused text gets OpenBao's message, word for word, prefixed as OpenBao prefixes it.
@@ -215,6 +233,9 @@ const ACCEPTED: &[&str] = &[
     "{}",
     r#"{"path": {"a": {}}}"#,
     r#"  {"path": {"a": {"capabilities": ["read"]}},}"#,
+    "path \"a\" {\n  capabilities = [\"read\"]\n  min_wrapping_ttl = 1.5\n  max_wrapping_ttl = 1\n}",
+    "path \"a\" {\n  capabilities = [\"read\"]\n  expiration = 5\n}",
+    "path { capabilities = [\"read\"] }",
 ];
 
 /// Every accepted text parses.
