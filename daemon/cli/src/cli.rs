@@ -95,12 +95,21 @@ fn tab_block(rows: &[(&str, &str)], padding: usize) -> String {
     rows.iter().map(|(n, s)| format!("    {n:<width$}{s}\n")).collect()
 }
 
-/// The help of a command group (`operator`).
+/// The help of a command group (`operator`, `kv metadata`): its usage text and its direct
+/// subcommands, nested groups listed by their own synopsis.
 fn group_help(group: &str) -> String {
-    let mut subs: Vec<(&str, &str)> = commands::ALL
-        .iter()
-        .filter_map(|c| c.name.strip_prefix(group).and_then(|rest| rest.strip_prefix(' ')).map(|sub| (sub, c.synopsis)))
-        .collect();
+    let mut subs: Vec<(&str, &str)> = Vec::new();
+    for c in commands::ALL {
+        let Some(rest) = c.name.strip_prefix(group).and_then(|rest| rest.strip_prefix(' ')) else {
+            continue;
+        };
+        let word = rest.split(' ').next().unwrap_or(rest);
+        if subs.iter().any(|(w, _)| *w == word) {
+            continue;
+        }
+        let nested = format!("{group} {word}");
+        subs.push((word, commands::synopsis(&nested).unwrap_or(c.synopsis)));
+    }
     subs.sort();
     let text = commands::group_usage(group).unwrap_or_default();
     format!("{}\n\nSubcommands:\n{}", text.trim(), tab_block(&subs, 4).trim_end())
@@ -134,6 +143,9 @@ fn flags_help(defs: &[FlagDef]) -> String {
                 flags::Kind::Int => "=<int>".to_string(),
                 flags::Kind::Duration => "=<duration>".to_string(),
                 flags::Kind::KeyValue => "=<key=value>".to_string(),
+                flags::Kind::StrSlice => "=<string>".to_string(),
+                flags::Kind::BoolPtr => "=<*bool>".to_string(),
+                flags::Kind::Uint => "=<uint>".to_string(),
             };
             out.push_str(&format!("  -{}{example}\n", d.name));
             let mut usage = d.usage.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -188,7 +200,15 @@ pub(crate) fn dispatch(args: &[String], env: &Env, out: &mut dyn Write, err: &mu
             args.len() >= at + words.len() && words.iter().enumerate().all(|(j, w)| args[at + j] == *w)
         })
         .max_by_key(|c| c.name.len());
-    let group = commands::GROUPS.iter().find(|g| args[at] == **g);
+    // The longest group the words from `at` spell (as `kv metadata`).
+    let group = commands::GROUPS
+        .iter()
+        .filter(|g| {
+            let words: Vec<&str> = g.name.split(' ').collect();
+            args.len() >= at + words.len() && words.iter().enumerate().all(|(j, w)| args[at + j] == *w)
+        })
+        .max_by_key(|g| g.name.len())
+        .map(|g| g.name);
     let Some(cmd) = cmd else {
         if let Some(group) = group {
             // A group without a known subcommand prints its help, as bao does.
@@ -315,6 +335,7 @@ mod tests {
         assert!(h.starts_with(
             "Usage: coffer <command> [args]\n\nCommon commands:\n    read        Read data and retrieves secrets\n"
         ));
-        assert!(h.contains("\nOther commands:\n    operator      Perform operator-specific tasks"));
+        assert!(h.contains("\nOther commands:\n    auth          Interact with auth methods\n"));
+        assert!(h.contains("\n    operator      Perform operator-specific tasks\n"));
     }
 }

@@ -168,6 +168,7 @@ pub(crate) enum Method {
     Put,
     Post,
     Delete,
+    Patch,
 }
 
 impl Method {
@@ -177,6 +178,7 @@ impl Method {
             Method::Put => "PUT",
             Method::Post => "POST",
             Method::Delete => "DELETE",
+            Method::Patch => "PATCH",
         }
     }
 
@@ -187,8 +189,31 @@ impl Method {
             Method::Put => "Put",
             Method::Post => "Post",
             Method::Delete => "Delete",
+            Method::Patch => "Patch",
         }
     }
+}
+
+/// Which token a request carries.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) enum TokenChoice<'a> {
+    /// The client's token.
+    #[default]
+    Client,
+    /// No token at all.
+    None,
+    /// This token instead of the client's.
+    Use(&'a str),
+}
+
+/// Per-request variations of bao's client (`SetWrappingLookupFunc(nil)`, `SetToken`,
+/// extra headers).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Extra<'a> {
+    /// Never ask for response wrapping (bao's KV preflight and login lookups).
+    pub no_wrap: bool,
+    pub token: TokenChoice<'a>,
+    pub content_type: Option<&'a str>,
 }
 
 /// A response with any status.
@@ -310,6 +335,11 @@ impl Client {
         self.address.url(path, query)
     }
 
+    /// The token requests carry, if any.
+    pub(crate) fn token(&self) -> Option<&str> {
+        self.token.as_ref().map(|t| t.expose())
+    }
+
     /// Sends a request; any HTTP status is a `Response`, only transport failures are errors.
     pub(crate) fn send(
         &self,
@@ -317,6 +347,18 @@ impl Client {
         path: &str,
         query: &[(String, String)],
         body: Option<&[u8]>,
+    ) -> Result<Response, Error> {
+        self.send_ext(method, path, query, body, Extra::default())
+    }
+
+    /// [`Client::send`] with per-request variations.
+    pub(crate) fn send_ext(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&[u8]>,
+        extra: Extra<'_>,
     ) -> Result<Response, Error> {
         let url = self.url(path, query);
         if self.address.scheme != "http" && self.address.scheme != "https" {
@@ -327,24 +369,36 @@ impl Client {
             )));
         }
         let mut req = self.agent.request(method.as_str(), &url).set("X-Vault-Request", "true");
-        if let Some(token) = &self.token {
-            req = req.set("X-Vault-Token", token.expose());
+        let token = match extra.token {
+            TokenChoice::Client => self.token(),
+            TokenChoice::None => None,
+            TokenChoice::Use(t) => Some(t).filter(|t| !t.is_empty()),
+        };
+        if let Some(token) = token {
+            req = req.set("X-Vault-Token", token);
+        }
+        if let Some(ct) = extra.content_type {
+            req = req.set("Content-Type", ct);
         }
         if let Some(ns) = &self.namespace {
             req = req.set("X-Vault-Namespace", ns);
         }
-        if let Some(ttl) = &self.wrap_ttl {
-            req = req.set("X-Vault-Wrap-TTL", ttl);
-        } else if matches!(method, Method::Put | Method::Post) && path == "sys/wrapping/wrap" {
+        let wrap = match &self.wrap_ttl {
+            _ if extra.no_wrap => None,
+            Some(ttl) => Some(ttl.as_str()),
             // bao's default wrapping lookup: wrapping data always wraps, for 5 minutes.
-            req = req.set("X-Vault-Wrap-TTL", "5m");
+            None if matches!(method, Method::Put | Method::Post) && path == "sys/wrapping/wrap" => Some("5m"),
+            None => None,
+        };
+        if let Some(ttl) = wrap {
+            req = req.set("X-Vault-Wrap-TTL", ttl);
         }
         for (k, v) in &self.headers {
             req = req.set(k, v);
         }
         let result = match body {
             Some(b) => req.send_bytes(b),
-            None if matches!(method, Method::Put | Method::Post) => req.send_bytes(&[]),
+            None if matches!(method, Method::Put | Method::Post | Method::Patch) => req.send_bytes(&[]),
             None => req.call(),
         };
         let resp = match result {
@@ -423,6 +477,10 @@ impl Client {
         body: Option<&[u8]>,
     ) -> Result<Option<Secret>, Box<(Error, Option<Secret>)>> {
         let resp = self.send(method, path, query, body).map_err(|e| Box::new((e, None)))?;
+        Self::write_result(resp)
+    }
+
+    fn write_result(resp: Response) -> Result<Option<Secret>, Box<(Error, Option<Secret>)>> {
         if let Some(e) = resp.error() {
             if resp.status == 404 {
                 if let Ok(Some(secret)) = resp.json_object().and_then(Secret::parse) {
@@ -434,6 +492,34 @@ impl Client {
             return Err(Box::new((Error::Api(e), None)));
         }
         resp.json_object().and_then(Secret::parse).map_err(|e| Box::new((e, None)))
+    }
+
+    /// bao's `Logical().Write` with [`Extra`] variations.
+    pub(crate) fn write_secret_ext(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&[u8]>,
+        extra: Extra<'_>,
+    ) -> Result<Option<Secret>, Box<(Error, Option<Secret>)>> {
+        let resp = self.send_ext(method, path, &[], body, extra).map_err(|e| Box::new((e, None)))?;
+        Self::write_result(resp)
+    }
+
+    /// The typed `api.Sys`/`api.Auth` calls: any failure status is an error, otherwise the
+    /// body is parsed as a secret (`None` for an empty body).
+    pub(crate) fn request_secret(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&[u8]>,
+        extra: Extra<'_>,
+    ) -> Result<Option<Secret>, Error> {
+        let resp = self.send_ext(method, path, &[], body, extra)?;
+        if let Some(e) = resp.error() {
+            return Err(Error::Api(e));
+        }
+        Secret::parse(resp.json_object()?)
     }
 
     /// A request whose JSON object body is the whole answer (sys endpoints); errors on any

@@ -17,6 +17,12 @@ pub(crate) enum Kind {
     Duration,
     /// Repeatable `key=value` pairs.
     KeyValue,
+    /// Repeatable strings, each trimmed (Go's `StringSliceVar`).
+    StrSlice,
+    /// A boolean that knows whether it was given (`BoolPtrVar`).
+    BoolPtr,
+    /// An unsigned integer (`strconv.ParseUint(s, 0, 64)`).
+    Uint,
 }
 
 /// The help section a flag is listed under.
@@ -25,6 +31,7 @@ pub(crate) enum Group {
     Http,
     Output,
     Command,
+    Common,
     AutoUnseal,
 }
 
@@ -34,6 +41,7 @@ impl Group {
             Group::Http => "HTTP Options",
             Group::Output => "Output Options",
             Group::Command => "Command Options",
+            Group::Common => "Common Options",
             Group::AutoUnseal => "Auto Unseal Options",
         }
     }
@@ -62,6 +70,8 @@ pub(crate) enum Value {
     /// The duration as written (validated); servers parse it themselves.
     Duration(String),
     Pairs(Vec<(String, String)>),
+    Strings(Vec<String>),
+    Uint(u64),
 }
 
 /// Why parsing stopped.
@@ -98,6 +108,46 @@ impl Parsed {
     pub(crate) fn int(&self, name: &str) -> Option<i64> {
         match self.values.get(name) {
             Some(Value::Int(i)) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// Whether the flag was given at all (Go's `FlagSet.Visit`).
+    pub(crate) fn is_set(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+
+    pub(crate) fn uint(&self, name: &str) -> Option<u64> {
+        match self.values.get(name) {
+            Some(Value::Uint(u)) => Some(*u),
+            _ => None,
+        }
+    }
+
+    /// A duration flag in nanoseconds ("system" is bao's spelling of -1s); 0 when not given.
+    pub(crate) fn duration_ns(&self, name: &str) -> i128 {
+        match self.values.get(name) {
+            Some(Value::Duration(s)) => {
+                let s = if s == "system" { "-1" } else { s.as_str() };
+                parse_duration_seconds(s).unwrap_or(0)
+            }
+            _ => 0,
+        }
+    }
+
+    /// A repeatable string flag, in the order given.
+    pub(crate) fn strings(&self, name: &str) -> &[String] {
+        match self.values.get(name) {
+            Some(Value::Strings(v)) => v,
+            _ => &[],
+        }
+    }
+
+    /// A `key=value` flag as Go's `map[string]string`: later keys replace earlier ones;
+    /// `None` when not given.
+    pub(crate) fn map(&self, name: &str) -> Option<BTreeMap<String, String>> {
+        match self.values.get(name) {
+            Some(Value::Pairs(p)) => Some(p.iter().cloned().collect()),
             _ => None,
         }
     }
@@ -142,7 +192,7 @@ pub(crate) fn parse(defs: &[FlagDef], args: &[String]) -> Result<Parsed, FlagErr
             }
             return Err(FlagError::Usage(format!("flag provided but not defined: -{name}")));
         };
-        if def.kind == Kind::Bool {
+        if def.kind == Kind::Bool || def.kind == Kind::BoolPtr {
             let value = match inline {
                 Some(v) => parse_bool(v)
                     .map_err(|e| FlagError::Usage(format!("invalid boolean value {} for -{name}: {e}", go_quote(v))))?,
@@ -168,8 +218,18 @@ pub(crate) fn parse(defs: &[FlagDef], args: &[String]) -> Result<Parsed, FlagErr
             Kind::Str => Value::Str(value.clone()),
             Kind::Int => Value::Int(parse_int(&value).map_err(invalid)?),
             Kind::Duration => {
-                parse_duration_seconds(&value).map_err(invalid)?;
+                let checked = if value == "system" { "-1" } else { value.as_str() };
+                parse_duration_seconds(checked).map_err(invalid)?;
                 Value::Duration(value.clone())
+            }
+            Kind::Uint => Value::Uint(parse_uint(&value).map_err(invalid)?),
+            Kind::StrSlice => {
+                let mut items = match parsed.values.remove(def.name) {
+                    Some(Value::Strings(v)) => v,
+                    _ => Vec::new(),
+                };
+                items.push(value.trim().to_string());
+                Value::Strings(items)
             }
             Kind::KeyValue => {
                 let Some((k, v)) = value.split_once('=') else {
@@ -182,7 +242,7 @@ pub(crate) fn parse(defs: &[FlagDef], args: &[String]) -> Result<Parsed, FlagErr
                 pairs.push((k.to_string(), v.to_string()));
                 Value::Pairs(pairs)
             }
-            Kind::Bool => Value::Bool(true), // handled above
+            Kind::Bool | Kind::BoolPtr => Value::Bool(true), // handled above
         };
         parsed.values.insert(def.name, new);
     }
@@ -232,6 +292,74 @@ pub(crate) fn parse_int(s: &str) -> Result<i64, String> {
     let magnitude = u128::from_str_radix(&digits, radix).map_err(|_| range())?;
     let value: i128 = if neg { -(magnitude as i128) } else { magnitude as i128 };
     i64::try_from(value).map_err(|_| range())
+}
+
+/// `strconv.ParseUint(s, 0, 64)`.
+pub(crate) fn parse_uint(s: &str) -> Result<u64, String> {
+    if s.starts_with(['-', '+']) {
+        return Err(format!("strconv.ParseUint: parsing {}: invalid syntax", go_quote(s)));
+    }
+    match parse_int(s) {
+        Ok(v) => u64::try_from(v).map_err(|_| format!("strconv.ParseUint: parsing {}: invalid syntax", go_quote(s))),
+        Err(e) if e.ends_with("value out of range") => {
+            // Between i64::MAX and u64::MAX the signed parse overflows; retry unsigned.
+            let digits: String = s.chars().filter(|c| *c != '_').collect();
+            digits.parse::<u64>().map_err(|_| format!("strconv.ParseUint: parsing {}: value out of range", go_quote(s)))
+        }
+        Err(e) => Err(e.replace("ParseInt", "ParseUint")),
+    }
+}
+
+/// Go's `time.Duration.String()` of a number of nanoseconds: "1h2m3s", "1.5s", "300ms", "0s".
+pub(crate) fn go_duration_string(ns: i128) -> String {
+    if ns == 0 {
+        return "0s".to_string();
+    }
+    let neg = ns < 0;
+    let u = ns.unsigned_abs();
+    let mut out = String::new();
+    if u < 1_000_000_000 {
+        let (unit, scale) = if u < 1_000 {
+            ("ns", 1u128)
+        } else if u < 1_000_000 {
+            ("µs", 1_000)
+        } else {
+            ("ms", 1_000_000)
+        };
+        out.push_str(&fmt_frac(u, scale));
+        out.push_str(unit);
+    } else {
+        let secs_total = u / 1_000_000_000;
+        let frac = u % 1_000_000_000;
+        let h = secs_total / 3600;
+        let m = (secs_total % 3600) / 60;
+        let s = secs_total % 60;
+        if h > 0 {
+            out.push_str(&format!("{h}h"));
+        }
+        if h > 0 || m > 0 {
+            out.push_str(&format!("{m}m"));
+        }
+        out.push_str(&fmt_frac(s * 1_000_000_000 + frac, 1_000_000_000));
+        out.push('s');
+    }
+    if neg {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// `v / scale` with the remainder as a decimal fraction without trailing zeros.
+fn fmt_frac(v: u128, scale: u128) -> String {
+    let whole = v / scale;
+    let rem = v % scale;
+    if rem == 0 {
+        return whole.to_string();
+    }
+    let width = scale.to_string().len() - 1;
+    let digits = format!("{rem:0width$}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
 }
 
 /// OpenBao's `ParseDurationSecond`: a plain integer is seconds; otherwise Go's

@@ -40,6 +40,28 @@ pub(crate) fn parse_args_string_lists(env: &Env, args: &[String]) -> Result<Vec<
     Ok(out)
 }
 
+/// The arguments as bao's `parseArgsDataString`: each value weakly converted to a string
+/// (a repeated key cannot be).
+pub(crate) fn parse_args_string_map(
+    env: &Env,
+    args: &[String],
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let map = parse_args_data(env, args)?;
+    let mut out = std::collections::BTreeMap::new();
+    for (k, v) in map {
+        let text = match &v {
+            Value::Array(_) | Value::Object(_) => Err(format!(
+                "failed to convert values to strings: 1 error(s) decoding:\n\n* '[{k}]' expected type 'string', got unconvertible type '{}', value: '{}'",
+                if v.is_array() { "[]interface {}" } else { "map[string]interface {}" },
+                crate::output::go_v(&v)
+            )),
+            other => weak_string(other),
+        }?;
+        out.insert(k, text);
+    }
+    Ok(out)
+}
+
 /// mapstructure's weak decoding of a scalar into a string.
 fn weak_string(v: &Value) -> Result<String, String> {
     match v {

@@ -15,8 +15,10 @@ mod client;
 mod commands;
 mod error;
 mod flags;
+mod hcl1;
 mod kv;
 mod output;
+mod paths;
 mod tls;
 
 /// Where a command's standard input comes from.

@@ -10,12 +10,22 @@ use crate::flags::{FlagDef, Group, Kind, Parsed};
 use crate::tls::TlsOptions;
 use crate::Env;
 
+mod auth;
 mod delete;
+mod kv;
+mod lease;
 mod list;
+mod login;
+mod mounts;
 mod operator;
+mod policy;
+mod policy_fmt;
 mod read;
 pub(crate) mod render;
+mod secrets;
 mod status;
+mod token;
+mod unwrap;
 mod version;
 mod write;
 
@@ -37,6 +47,12 @@ impl Ui<'_> {
     pub(crate) fn raw(&mut self, s: &str) {
         let _ = write!(self.out, "{s}");
         let _ = self.out.flush();
+    }
+
+    /// Text on standard error without a newline (prompts).
+    pub(crate) fn raw_err(&mut self, s: &str) {
+        let _ = write!(self.err, "{s}");
+        let _ = self.err.flush();
     }
 
     /// A line on standard error.
@@ -73,35 +89,85 @@ pub(crate) const ALL: &[Command] = &[
     list::COMMAND,
     status::COMMAND,
     version::COMMAND,
+    login::COMMAND,
+    unwrap::COMMAND,
     operator::INIT,
     operator::UNSEAL,
     operator::SEAL,
     operator::KEY_STATUS,
     operator::ROTATE,
+    kv::GET,
+    kv::PUT,
+    kv::PATCH,
+    kv::LIST,
+    kv::DELETE,
+    kv::UNDELETE,
+    kv::DESTROY,
+    kv::ROLLBACK,
+    kv::METADATA_GET,
+    kv::METADATA_PUT,
+    kv::METADATA_DELETE,
+    policy::WRITE,
+    policy::READ,
+    policy::LIST,
+    policy::DELETE,
+    policy::FMT,
+    token::CREATE,
+    token::LOOKUP,
+    token::RENEW,
+    token::REVOKE,
+    token::CAPABILITIES,
+    secrets::ENABLE,
+    secrets::DISABLE,
+    secrets::LIST,
+    secrets::MOVE,
+    secrets::TUNE,
+    auth::ENABLE,
+    auth::DISABLE,
+    auth::LIST,
+    auth::TUNE,
+    lease::LOOKUP,
+    lease::RENEW,
+    lease::REVOKE,
 ];
 
-/// Command groups (a word that only prefixes other commands).
-pub(crate) const GROUPS: &[&str] = &["operator"];
+/// A command group: a name that only prefixes other commands (`kv`, `kv metadata`).
+pub(crate) struct CommandGroup {
+    pub name: &'static str,
+    pub synopsis: &'static str,
+    pub usage: fn() -> String,
+}
+
+/// Every command group.
+pub(crate) const GROUPS: &[CommandGroup] = &[
+    CommandGroup { name: "operator", synopsis: "Perform operator-specific tasks", usage: operator::group_usage },
+    kv::GROUP,
+    kv::METADATA_GROUP,
+    policy::GROUP,
+    token::GROUP,
+    secrets::GROUP,
+    auth::GROUP,
+    lease::GROUP,
+];
 
 /// The top-level list: common commands first, then the others (bao hides `version`).
-pub(crate) const COMMON: &[&str] = &["read", "write", "delete", "list", "server", "status"];
-pub(crate) const OTHER: &[&str] = &["operator"];
+pub(crate) const COMMON: &[&str] = &["read", "write", "delete", "list", "login", "server", "status", "unwrap"];
+pub(crate) const OTHER: &[&str] = &["auth", "kv", "lease", "operator", "policy", "secrets", "token"];
 
-/// The one-line description of a top-level name.
+/// The one-line description of a command or group name.
 pub(crate) fn synopsis(name: &str) -> Option<&'static str> {
-    match name {
-        "server" => Some("Start a Coffer server"),
-        "operator" => Some("Perform operator-specific tasks"),
-        _ => ALL.iter().find(|c| c.name == name).map(|c| c.synopsis),
+    if name == "server" {
+        return Some("Start a Coffer server");
     }
+    if let Some(g) = GROUPS.iter().find(|g| g.name == name) {
+        return Some(g.synopsis);
+    }
+    ALL.iter().find(|c| c.name == name).map(|c| c.synopsis)
 }
 
 /// The usage text of a command group.
 pub(crate) fn group_usage(group: &str) -> Option<String> {
-    match group {
-        "operator" => Some(operator::group_usage()),
-        _ => None,
-    }
+    GROUPS.iter().find(|g| g.name == group).map(|g| (g.usage)())
 }
 
 fn flag(
@@ -277,8 +343,7 @@ pub(crate) fn client(parsed: &Parsed, env: &Env) -> Result<Client, String> {
             None => false,
         },
     };
-    // The flag was validated when parsed; the environment value goes to the server as is.
-    let wrap_ttl = setting(parsed, env, "wrap-ttl", "BAO_WRAP_TTL");
+    let wrap_ttl = wrap_ttl(parsed, env);
     let opts = ClientOptions {
         address: setting(parsed, env, "address", "BAO_ADDR").unwrap_or_else(|| "https://127.0.0.1:8200".to_string()),
         tls: TlsOptions {
@@ -296,9 +361,56 @@ pub(crate) fn client(parsed: &Parsed, env: &Env) -> Result<Client, String> {
     Client::new(&opts)
 }
 
+/// The `X-Vault-Wrap-TTL` bao sends: the flag (or a parseable `BAO_WRAP_TTL`) as Go prints
+/// a duration, else the variable as written.
+fn wrap_ttl(parsed: &Parsed, env: &Env) -> Option<String> {
+    let from_env = env.bao_var("BAO_WRAP_TTL");
+    let ns = if parsed.is_set("wrap-ttl") {
+        parsed.duration_ns("wrap-ttl")
+    } else {
+        from_env.and_then(|v| crate::flags::parse_duration_seconds(v).ok()).unwrap_or(0)
+    };
+    if ns != 0 {
+        return Some(crate::flags::go_duration_string(ns));
+    }
+    from_env.map(str::to_string)
+}
+
 /// bao's `sanitizePath`: no leading or trailing slashes (and no surrounding whitespace).
 pub(crate) fn sanitize_path(s: &str) -> String {
-    s.trim().trim_start_matches('/').trim_end_matches('/').to_string()
+    crate::paths::sanitize(s)
+}
+
+/// Builds the client, printing bao's error (exit code 2) when that fails.
+pub(crate) fn connect(ui: &mut Ui<'_>, parsed: &Parsed, env: &Env) -> Result<Client, i32> {
+    client(parsed, env).map_err(|e| {
+        ui.error(&e);
+        2
+    })
+}
+
+/// bao's argument-count errors: `Not enough arguments (expected N, got M)` and
+/// `Too many arguments (...)`; `expected` is the text in the parentheses.
+pub(crate) fn check_args(ui: &mut Ui<'_>, args: &[String], min: usize, max: usize, expected: &str) -> bool {
+    if args.len() < min {
+        ui.error(&format!("Not enough arguments (expected {expected}, got {})", args.len()));
+        return false;
+    }
+    if args.len() > max {
+        ui.error(&format!("Too many arguments (expected {expected}, got {})", args.len()));
+        return false;
+    }
+    true
+}
+
+/// HTTP options plus `-format` (and `-field` when `field` is set).
+pub(crate) fn output_flags(field: bool) -> Vec<FlagDef> {
+    let mut f = http_flags();
+    if field {
+        f.push(field_flag());
+    }
+    f.push(format_flag());
+    f
 }
 
 #[cfg(test)]
@@ -324,5 +436,23 @@ mod tests {
     fn sanitize_path_trims_slashes() {
         assert_eq!(sanitize_path(" /secret//x/ "), "secret//x");
         assert_eq!(sanitize_path("///"), "");
+    }
+
+    /// The wrap TTL goes out as Go prints a duration; an unparseable variable as written.
+    #[test]
+    fn wrap_ttl_matches_bao() {
+        let defs = http_flags();
+        let parse = |a: &[&str]| {
+            let args: Vec<String> = a.iter().map(|s| s.to_string()).collect();
+            crate::flags::parse(&defs, &args).unwrap_or_default()
+        };
+        let env = Env::empty();
+        assert_eq!(wrap_ttl(&parse(&["-wrap-ttl=5m"]), &env).as_deref(), Some("5m0s"));
+        assert_eq!(wrap_ttl(&parse(&["-wrap-ttl=90"]), &env).as_deref(), Some("1m30s"));
+        assert_eq!(wrap_ttl(&parse(&[]), &env), None);
+        let env = Env::empty().with_var("BAO_WRAP_TTL", "2h");
+        assert_eq!(wrap_ttl(&parse(&[]), &env).as_deref(), Some("2h0m0s"));
+        let env = Env::empty().with_var("VAULT_WRAP_TTL", "junk");
+        assert_eq!(wrap_ttl(&parse(&[]), &env).as_deref(), Some("junk"));
     }
 }

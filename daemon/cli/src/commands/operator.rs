@@ -344,7 +344,7 @@ fn unseal_flags() -> Vec<FlagDef> {
 }
 
 /// Runs `stty` on the inherited terminal to turn echo off or back on.
-fn set_echo(on: bool) {
+pub(super) fn set_echo(on: bool) {
     let _ = std::process::Command::new("stty")
         .arg(if on { "echo" } else { "-echo" })
         .stdin(std::process::Stdio::inherit())

@@ -73,7 +73,7 @@ fn go_time_json(s: &str) -> String {
 }
 
 /// bao's `printWarnings` (table format only), on standard error.
-fn print_warnings(ui: &mut Ui<'_>, warnings: Option<&[String]>) {
+pub(crate) fn print_warnings(ui: &mut Ui<'_>, warnings: Option<&[String]>) {
     let Some(warnings) = warnings.filter(|w| !w.is_empty()) else {
         return;
     };
@@ -179,6 +179,12 @@ pub(crate) fn output_map(ui: &mut Ui<'_>, data: &Map<String, Value>) -> i32 {
     0
 }
 
+/// bao's `OutputData` of a value that is not a map, in JSON (`MarshalIndent`).
+pub(crate) fn output_json(ui: &mut Ui<'_>, v: &J) -> i32 {
+    ui.output(&go_json_pretty(v));
+    0
+}
+
 /// bao's `OutputList` of a secret whose `data.keys` is a list.
 pub(crate) fn output_list(ui: &mut Ui<'_>, s: &Secret, keys: &[Value]) -> i32 {
     if !ui.is_table() {
@@ -256,7 +262,21 @@ fn raw_field(s: &Secret, field: &str) -> Option<Value> {
 /// bao's `PrintRawField`: the value alone, without a trailing newline unless stdout is a
 /// terminal.
 pub(crate) fn print_raw_field(ui: &mut Ui<'_>, s: &Secret, field: &str) -> i32 {
-    let Some(v) = raw_field(s, field) else {
+    let v = raw_field(s, field);
+    // bao 2.7 shows a secret's warnings (table format only) before a field it found.
+    if v.is_some() && ui.is_table() {
+        print_warnings(ui, s.warnings.as_deref());
+    }
+    print_raw_value(ui, v, field)
+}
+
+/// `PrintRawField` of a plain map (kv v2 data): the value under `field`.
+pub(crate) fn print_raw_map_field(ui: &mut Ui<'_>, m: &Map<String, Value>, field: &str) -> i32 {
+    print_raw_value(ui, m.get(field).filter(|v| !v.is_null()).cloned(), field)
+}
+
+fn print_raw_value(ui: &mut Ui<'_>, v: Option<Value>, field: &str) -> i32 {
+    let Some(v) = v else {
         ui.error(&format!("Field {} not present in secret", crate::flags::go_quote(field)));
         return 1;
     };
