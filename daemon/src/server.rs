@@ -225,6 +225,8 @@ async fn serve(config: Config, tls_configs: Vec<Option<TlsAcceptor>>, dev: Optio
         api_addr: api_addr.clone(),
         cluster_addr: config.cluster_addr.clone(),
         raw_storage_endpoint: config.raw_storage_endpoint,
+        default_lease_ttl: config.default_lease_ttl,
+        max_lease_ttl: config.max_lease_ttl,
     };
     let core = Core::new(physical.clone(), raft, settings);
     let housekeeping = core.spawn_housekeeping();
@@ -295,6 +297,7 @@ async fn start_dev(core: &Arc<Core>, dev: &DevOptions, api_addr: &str) -> Result
         .await
         .map_err(|e| format!("dev mode initialization failed: {e}"))?;
     core.unseal_with_shares(&result.shares).await.map_err(|e| format!("dev mode unseal failed: {e}"))?;
+    core.mount_dev_kv().await.map_err(|e| format!("dev mode: mounting secret/ failed: {e}"))?;
     let key = result.shares.first().map(|s| coffer_seal::share_base64(s).expose().to_string()).unwrap_or_default();
     if dev.store_token {
         if let Some(home) = std::env::var_os("HOME") {

@@ -6,7 +6,7 @@ pub fn status_of(e: &CoreError) -> StatusCode {
     match e {
         CoreError::Sealed | CoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         CoreError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-        CoreError::PermissionDenied => StatusCode::FORBIDDEN,
+        CoreError::PermissionDenied | CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
         CoreError::UnsupportedPath | CoreError::NoRoute(_) | CoreError::NotFound => StatusCode::NOT_FOUND,
         CoreError::UnsupportedOperation => StatusCode::METHOD_NOT_ALLOWED,
         CoreError::Integrity(_) | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

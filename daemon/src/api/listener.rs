@@ -35,7 +35,7 @@ pub async fn serve(bound: Bound, api: Arc<Api>, mut shutdown: watch::Receiver<bo
             r = bound.listener.accept() => r,
             _ = shutdown.changed() => break,
         };
-        let (stream, _peer) = match accepted {
+        let (stream, peer) = match accepted {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "accept failed");
@@ -46,9 +46,10 @@ pub async fn serve(bound: Bound, api: Arc<Api>, mut shutdown: watch::Receiver<bo
         let _ = stream.set_nodelay(true);
         let api = api.clone();
         let limits = bound.limits;
+        let peer_ip = Some(peer.ip());
         let service = service_fn(move |req| {
             let api = api.clone();
-            async move { Ok::<_, Infallible>(api.serve(req, limits).await) }
+            async move { Ok::<_, Infallible>(api.serve(req, limits, peer_ip).await) }
         });
         match &bound.tls {
             None => {

@@ -5,7 +5,8 @@ pub mod listener;
 pub mod tls;
 
 use crate::core::seal::InitRequest;
-use crate::core::{Core, CoreError, Operation, Request, Response};
+use crate::core::{ClientRequest, Core, CoreError, Reply};
+use coffer_logical::Operation;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -30,15 +31,15 @@ pub struct Api {
 }
 
 impl Api {
-    pub async fn serve(&self, req: hyper::Request<Incoming>, limits: Limits) -> HttpResponse {
-        let work = self.route(req, limits);
+    pub async fn serve(&self, req: hyper::Request<Incoming>, limits: Limits, peer: Option<std::net::IpAddr>) -> HttpResponse {
+        let work = self.route(req, limits, peer);
         match tokio::time::timeout(limits.max_request_duration, work).await {
             Ok(resp) => resp,
             Err(_) => error_response(StatusCode::SERVICE_UNAVAILABLE, vec!["context deadline exceeded".into()]),
         }
     }
 
-    async fn route(&self, req: hyper::Request<Incoming>, limits: Limits) -> HttpResponse {
+    async fn route(&self, req: hyper::Request<Incoming>, limits: Limits, peer: Option<std::net::IpAddr>) -> HttpResponse {
         let raw_path = req.uri().path().to_string();
         let Some(rel) = raw_path.strip_prefix("/v1/") else {
             return error_response(StatusCode::NOT_FOUND, vec![]);
@@ -50,6 +51,10 @@ impl Api {
         let query = parse_query(req.uri().query().unwrap_or(""));
         let method = req.method().clone();
         let token = client_token(req.headers());
+        let wrap_ttl = match wrap_ttl(req.headers()) {
+            Ok(t) => t,
+            Err(resp) => return resp,
+        };
         let body = match read_body(req.into_body(), limits.max_request_size).await {
             Ok(b) => b,
             Err(resp) => return resp,
@@ -92,13 +97,15 @@ impl Api {
             Ok(d) => d,
             Err(resp) => return resp,
         };
-        let mut request = Request::new(operation, path);
+        let mut request = ClientRequest::new(operation, path);
         request.data = data;
         request.query = query;
         request.client_token = token;
+        request.wrap_ttl = wrap_ttl;
+        request.remote_addr = peer;
         let id = request.id.clone();
         match self.core.handle(request).await {
-            Ok(resp) => logical_response(&id, resp),
+            Ok(reply) => reply_response(&id, &reply),
             Err(e) => core_error(&e),
         }
     }
@@ -306,23 +313,28 @@ fn result_json(r: Result<Map<String, Value>, CoreError>) -> HttpResponse {
     }
 }
 
-fn logical_response(request_id: &str, resp: Response) -> HttpResponse {
-    if resp.is_empty() {
+fn reply_response(request_id: &str, reply: &Reply) -> HttpResponse {
+    if reply.is_empty() {
         let mut r = hyper::Response::new(Full::new(Bytes::new()));
         *r.status_mut() = StatusCode::NO_CONTENT;
         add_headers(&mut r);
         return r;
     }
-    let mut body = resp.top_level;
-    body.insert("request_id".into(), json!(request_id));
-    body.insert("lease_id".into(), json!(""));
-    body.insert("renewable".into(), json!(false));
-    body.insert("lease_duration".into(), json!(0));
-    body.insert("data".into(), resp.data.map(Value::Object).unwrap_or(Value::Null));
-    body.insert("wrap_info".into(), Value::Null);
-    body.insert("warnings".into(), if resp.warnings.is_empty() { Value::Null } else { json!(resp.warnings) });
-    body.insert("auth".into(), Value::Null);
-    json_response(StatusCode::OK, &Value::Object(body))
+    let id = if reply.wrap_info.is_some() { "" } else { request_id };
+    let status = reply.status.and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::OK);
+    json_response(status, &reply.body(id))
+}
+
+/// `X-Vault-Wrap-TTL`: seconds or a duration string.
+fn wrap_ttl(headers: &hyper::HeaderMap) -> Result<Option<Duration>, HttpResponse> {
+    let Some(v) = headers.get("x-vault-wrap-ttl") else { return Ok(None) };
+    let text = v.to_str().unwrap_or("").trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    coffer_logical::params::parse_duration(text)
+        .map(Some)
+        .map_err(|e| error_response(StatusCode::BAD_REQUEST, vec![format!("error parsing X-Vault-Wrap-TTL header: {e}")]))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The core's one error enum. Variants say what the caller can do; `api::error` maps them to
 //! HTTP status codes and OpenBao's `{"errors":[...]}` body in one place.
+use coffer_logical::LogicalError;
 use coffer_seal::SealError;
 use coffer_storage::StorageError;
 use thiserror::Error;
@@ -15,6 +16,9 @@ pub enum CoreError {
     /// 403: no token, an unknown token, or a token whose policies do not allow this.
     #[error("permission denied")]
     PermissionDenied,
+    /// 403 with this message ("bad token", ...).
+    #[error("{0}")]
+    Forbidden(String),
     /// 404 with OpenBao's "unsupported path" body.
     #[error("unsupported path")]
     UnsupportedPath,
@@ -63,3 +67,33 @@ impl From<SealError> for CoreError {
 }
 
 pub type Result<T> = std::result::Result<T, CoreError>;
+
+impl From<LogicalError> for CoreError {
+    fn from(e: LogicalError) -> Self {
+        match e {
+            LogicalError::InvalidRequest(m) => CoreError::InvalidRequest(m),
+            LogicalError::PermissionDenied => CoreError::PermissionDenied,
+            LogicalError::NotFound => CoreError::NotFound,
+            LogicalError::UnsupportedPath => CoreError::UnsupportedPath,
+            LogicalError::UnsupportedOperation => CoreError::UnsupportedOperation,
+            LogicalError::Storage(s) => s.into(),
+            LogicalError::Internal(m) => CoreError::Internal(m),
+        }
+    }
+}
+
+impl From<coffer_token::TokenError> for CoreError {
+    fn from(e: coffer_token::TokenError) -> Self {
+        use coffer_token::TokenError as T;
+        match e {
+            T::InvalidRequest(m) => CoreError::InvalidRequest(m),
+            T::Forbidden(m) if m == "permission denied" => CoreError::PermissionDenied,
+            T::Forbidden(m) => CoreError::Forbidden(m),
+            T::NotFound => CoreError::NotFound,
+            T::UnsupportedPath => CoreError::UnsupportedPath,
+            T::UnsupportedOperation => CoreError::UnsupportedOperation,
+            T::Storage(s) => s.into(),
+            T::Internal(m) => CoreError::Internal(m),
+        }
+    }
+}

@@ -6,7 +6,7 @@
 //!
 //! The barrier's keyring (`core/keyring`) is encrypted under the root key.
 use super::error::{CoreError, Result};
-use super::request::obj;
+use coffer_logical::obj;
 use super::{Core, API_VERSION};
 use coffer_hardening::secret::{Key256, SecretString};
 use coffer_seal::{
@@ -121,13 +121,11 @@ impl Core {
         // Open the barrier once to create what must exist behind it.
         self.barrier.unseal(&root_key).await?;
         let setup = async {
-            self.tokens.load().await?;
-            let root_token = self.tokens.create_root(req.root_token_id.as_deref()).await?;
-            self.load_or_create_cluster_info().await?;
-            Ok::<_, CoreError>(root_token)
+            self.post_unseal().await?;
+            Ok::<_, CoreError>(self.tokens.create_root(req.root_token_id.as_deref()).await?)
         }
         .await;
-        self.tokens.unload();
+        self.pre_seal();
         self.barrier.seal().await;
         *self.cluster.write().unwrap_or_else(|e| e.into_inner()) = None;
         let root_token = setup?;
@@ -185,13 +183,8 @@ impl Core {
             raft.wait_ready(STORAGE_READY_TIMEOUT).await?;
         }
         self.barrier.unseal(root_key).await?;
-        let post = async {
-            self.tokens.load().await?;
-            self.load_or_create_cluster_info().await
-        }
-        .await;
-        if let Err(e) = post {
-            self.tokens.unload();
+        if let Err(e) = self.post_unseal().await {
+            self.pre_seal();
             self.barrier.seal().await;
             return Err(e);
         }
@@ -222,13 +215,13 @@ impl Core {
         if self.is_sealed() {
             return;
         }
-        self.tokens.unload();
+        self.pre_seal();
         self.barrier.seal().await;
         *self.cluster.write().unwrap_or_else(|e| e.into_inner()) = None;
         tracing::info!("sealed");
     }
 
-    async fn load_or_create_cluster_info(&self) -> Result<()> {
+    pub(super) async fn load_or_create_cluster_info(&self) -> Result<()> {
         let info = match self.barrier.get(CLUSTER_INFO_PATH).await? {
             Some(raw) => serde_json::from_slice::<ClusterInfo>(&raw)
                 .map_err(|e| CoreError::Internal(format!("corrupt cluster info: {e}")))?,
