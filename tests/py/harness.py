@@ -727,3 +727,87 @@ def kill_all() -> None:
 
 
 atexit.register(kill_all)
+
+
+# --------------------------------------------------------------------------- core API helpers
+# Used by the test_core_*.py modules (core secrets API: KV, policies, tokens,
+# auth methods, wrapping, leases).
+
+#: Captured OpenBao outputs of the test_core_*.py modules, one JSON file per
+#: name. ``E2E_CAPTURE=1 E2E_SERVER=openbao pytest tests/py -k core`` rewrites
+#: them from a real OpenBao run; every other run compares against them.
+CORE_REFERENCE_DIR = REFERENCE_DIR / "core"
+CAPTURE = os.environ.get("E2E_CAPTURE", "") == "1"
+
+
+def check_reference_shape(name: str, value: Any) -> None:
+    """``value`` has the key set and JSON types of OpenBao's output ``name``
+    (``reference/openbao-2.7.2/core/NAME.json``). With ``E2E_CAPTURE=1``
+    against OpenBao the file is (re)written from ``value`` instead."""
+    path = CORE_REFERENCE_DIR / f"{name}.json"
+    if CAPTURE:
+        if SERVER_KIND != "openbao":
+            raise RuntimeError("E2E_CAPTURE=1 records OpenBao's outputs: set E2E_SERVER=openbao")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
+        return
+    expected = json.loads(path.read_text())
+    assert_same_shape(value, expected, name)
+
+
+def start_unsealed(factory, name: str = "server", **kw) -> "Server":
+    """A started server (from a ``make_server``/``make_module_server`` factory),
+    initialized with one share, unsealed and active; ``root_token`` set."""
+    server = factory(name, **kw)
+    server.init(1, 1)
+    server.unseal()
+    server.wait_active()
+    return server
+
+
+def _describe(cp: subprocess.CompletedProcess) -> str:
+    return f"exit {cp.returncode}\nstdout:\n{cp.stdout}\nstderr:\n{cp.stderr}"
+
+
+def bao_ok(server: "Server", *args: str, token: Optional[str] = "root", **kw) -> subprocess.CompletedProcess:
+    """``bao ARGS`` that must exit 0."""
+    cp = server.bao(*args, token=token, **kw)
+    assert cp.returncode == 0, f"bao {' '.join(args)}: {_describe(cp)}"
+    return cp
+
+
+def bao_json(server: "Server", *args: str, token: Optional[str] = "root", **kw) -> Any:
+    """``bao ARGS`` (which must include ``-format=json``) exiting 0; parsed stdout."""
+    cp = bao_ok(server, *args, token=token, **kw)
+    return json.loads(cp.stdout) if cp.stdout.strip() else None
+
+
+def bao_fail(server: "Server", *args: str, code: int = 2, token: Optional[str] = "root",
+             **kw) -> subprocess.CompletedProcess:
+    """``bao ARGS`` that must exit with ``code`` (2: the server said no)."""
+    cp = server.bao(*args, token=token, **kw)
+    assert cp.returncode == code, f"bao {' '.join(args)}: expected exit {code}, {_describe(cp)}"
+    return cp
+
+
+def api_errors(stderr: str) -> tuple:
+    """``(status, [error, ...])`` of a ``bao`` "Error making API request" text:
+    the ``Code: N`` line and the ``* message`` lines after it."""
+    import re
+
+    m = re.search(r"Code: (\d+)\. Errors:\n\n((?:\* .*(?:\n|$))*)", stderr)
+    assert m, f"no API error in stderr:\n{stderr}"
+    errors = [line[2:] for line in m.group(2).splitlines() if line.startswith("* ")]
+    return int(m.group(1)), errors
+
+
+def poll_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition") -> float:
+    """Call ``predicate()`` until it returns true; returns the seconds it took.
+    Fails the test after ``timeout`` seconds."""
+    start = time.monotonic()
+    while True:
+        if predicate():
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"{what} not reached within {timeout}s")
+        time.sleep(interval)
