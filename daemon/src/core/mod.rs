@@ -7,6 +7,7 @@
 //! (compiled policies, cached per policy set) → the handler → token issuance for logins →
 //! response wrapping.
 pub mod error;
+pub mod leases;
 pub mod mounts;
 pub mod policies;
 pub mod request;

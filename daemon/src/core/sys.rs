@@ -91,6 +91,7 @@ pub async fn handle(core: &Core, caller: &Caller<'_>, path: &str, req: &ClientRe
         }
         "capabilities" | "capabilities-self" | "capabilities-accessor" if write => capabilities(core, caller, path, req).await,
         "wrapping/wrap" if write => core.wrap_data(req, caller.entry).await,
+        p if p.starts_with("leases/") => super::leases::handle(core, &p["leases/".len()..], req).await,
         "wrapping/rewrap" if write => core.rewrap(req).await,
         p if p == "raw" || p.starts_with("raw/") => {
             if !core.settings.raw_storage_endpoint {

@@ -94,6 +94,21 @@ impl std::fmt::Debug for TokenEntry {
 }
 
 impl TokenEntry {
+    /// `sys/leases/lookup`'s view of this token's lease (`None` without one).
+    pub fn lease_lookup_data(&self, lease_id: &str, now_nanos: i64) -> Option<Map<String, Value>> {
+        let l = self.lease.as_ref()?;
+        let mut m = Map::new();
+        m.insert("expire_time".into(), l.expire_time.map(|t| Value::String(go_time(t))).unwrap_or(Value::Null));
+        m.insert("id".into(), Value::String(lease_id.to_string()));
+        m.insert("issue_time".into(), Value::String(go_time(l.issue_time)));
+        m.insert("last_renewal".into(), l.last_renewal.map(|t| Value::String(go_time(t))).unwrap_or(Value::Null));
+        m.insert("path".into(), Value::String(self.path.clone()));
+        m.insert("renewable".into(), Value::Bool(self.lease_renewable(now_nanos)));
+        let ttl = l.expire_time.map(|e| ((e - now_nanos) / NANOS).max(0)).unwrap_or(0);
+        m.insert("ttl".into(), Value::from(ttl));
+        Some(m)
+    }
+
     pub fn is_root(&self) -> bool {
         self.policies.iter().any(|p| p == "root")
     }

@@ -837,6 +837,48 @@ impl TokenStore {
         self.revoke_locked(&entry.hash, Mode::Tree, None).await
     }
 
+    // ----- leases ------------------------------------------------------------------------
+    // A token with a TTL is also a lease, as in OpenBao's expiration manager: its id is the
+    // token's creation path followed by "/h" and the token's storage hash.
+
+    /// The lease id of a token's entry (`None` for tokens without a lease: root, batch).
+    pub fn lease_id(entry: &TokenEntry) -> Option<String> {
+        (entry.lease.is_some() && !entry.hash.is_empty()).then(|| format!("{}/h{}", entry.path, entry.hash))
+    }
+
+    /// The live token entry behind a lease id.
+    pub async fn lookup_lease(&self, lease_id: &str) -> Result<Option<TokenEntry>> {
+        let Some((_, last)) = lease_id.rsplit_once('/') else { return Ok(None) };
+        let Some(hash) = last.strip_prefix('h').filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        else {
+            return Ok(None);
+        };
+        let Some(entry) = self.lookup_hash(hash).await? else { return Ok(None) };
+        Ok((Self::lease_id(&entry).as_deref() == Some(lease_id)).then_some(entry))
+    }
+
+    /// Revokes the token behind a lease id (and its children), as `sys/leases/revoke` does.
+    pub async fn revoke_lease(&self, lease_id: &str) -> Result<Vec<Revoked>> {
+        let Some(entry) = self.lookup_lease(lease_id).await? else { return Ok(Vec::new()) };
+        let _g = self.inner.revocation.lock().await;
+        self.revoke_locked(&entry.hash, Mode::Tree, None).await
+    }
+
+    /// The lease ids of every live token whose lease id starts with `prefix`, sorted.
+    /// Scans the token records: fine for a secrets store's token counts.
+    pub async fn lease_ids(&self, prefix: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for hash in self.view().list("id/").await? {
+            if let Some(e) = self.lookup_hash(&hash).await? {
+                if let Some(id) = Self::lease_id(&e).filter(|id| id.starts_with(prefix)) {
+                    out.push(id);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Revokes a token and makes its children orphans.
     pub async fn revoke_orphan(&self, token: &str) -> Result<Vec<Revoked>> {
         let Some(entry) = self.lookup(token).await? else {

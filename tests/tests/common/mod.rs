@@ -7,15 +7,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The coffer binary: `COFFER_BIN`, else the workspace's target directory.
+/// The coffer binary: `COFFER_BIN`, else beside this test executable (`target/debug/deps/..`).
 pub fn coffer_bin() -> PathBuf {
     if let Ok(p) = std::env::var("COFFER_BIN") {
         return PathBuf::from(p);
     }
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    target.join("debug/coffer")
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    profile_dir.join("coffer")
 }
 
 pub fn free_port() -> u16 {
