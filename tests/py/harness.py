@@ -792,13 +792,14 @@ def bao_fail(server: "Server", *args: str, code: int = 2, token: Optional[str] =
 
 def api_errors(stderr: str) -> tuple:
     """``(status, [error, ...])`` of a ``bao`` "Error making API request" text:
-    the ``Code: N`` line and the ``* message`` lines after it."""
+    the ``Code: N`` line and the ``* message`` items after it (a message may
+    span lines; trailing newlines are stripped from each)."""
     import re
 
-    m = re.search(r"Code: (\d+)\. Errors:\n\n((?:\* .*(?:\n|$))*)", stderr)
+    m = re.search(r"Code: (\d+)\. Errors:\n\n", stderr)
     assert m, f"no API error in stderr:\n{stderr}"
-    errors = [line[2:] for line in m.group(2).splitlines() if line.startswith("* ")]
-    return int(m.group(1)), errors
+    items = re.split(r"(?m)^\* ", stderr[m.end():])[1:]
+    return int(m.group(1)), [item.rstrip("\n") for item in items]
 
 
 def poll_until(predicate, timeout: float, interval: float = 0.1, what: str = "condition") -> float:
