@@ -267,17 +267,18 @@ pub(crate) fn print_raw_field(ui: &mut Ui<'_>, s: &Secret, field: &str) -> i32 {
     if v.is_some() && ui.is_table() {
         print_warnings(ui, s.warnings.as_deref());
     }
-    print_raw_value(ui, v, field)
+    print_raw_value(ui, v, field, "secret")
 }
 
 /// `PrintRawField` of a plain map (kv v2 data): the value under `field`.
 pub(crate) fn print_raw_map_field(ui: &mut Ui<'_>, m: &Map<String, Value>, field: &str) -> i32 {
-    print_raw_value(ui, m.get(field).filter(|v| !v.is_null()).cloned(), field)
+    print_raw_value(ui, m.get(field).filter(|v| !v.is_null()).cloned(), field, "map")
 }
 
-fn print_raw_value(ui: &mut Ui<'_>, v: Option<Value>, field: &str) -> i32 {
+/// Prints the value, or bao's error naming what it looked in (`secret` or `map`).
+fn print_raw_value(ui: &mut Ui<'_>, v: Option<Value>, field: &str, container: &str) -> i32 {
     let Some(v) = v else {
-        ui.error(&format!("Field {} not present in secret", crate::flags::go_quote(field)));
+        ui.error(&format!("Field {} not present in {container}", crate::flags::go_quote(field)));
         return 1;
     };
     let text = if ui.is_table() { go_v(&v) } else { go_json_pretty(&J::from_value(&v)) };

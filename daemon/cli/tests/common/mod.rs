@@ -194,3 +194,205 @@ pub fn bao(vars: &[(&str, &str)], stdin: &[u8], args: &[&str]) -> Outcome {
 pub fn line_value(text: &str, label: &str) -> Option<String> {
     text.lines().find_map(|l| l.strip_prefix(label)).map(|v| v.trim().to_string())
 }
+
+/// Masks what differs between two servers or two requests: UUIDs, timestamps, tokens and
+/// accessors, mount accessors, lease hashes, epoch seconds and remaining TTLs.
+pub fn mask(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let run_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-';
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if let Some(n) = uuid_at(&chars, i) {
+            out.push_str("<uuid>");
+            i += n;
+            continue;
+        }
+        if let Some(n) = time_at(&chars, i) {
+            out.push_str("<time>");
+            i += n;
+            continue;
+        }
+        if run_char(chars[i]) && (i == 0 || !run_char(chars[i - 1])) {
+            let mut j = i;
+            while j < chars.len() && run_char(chars[j]) {
+                j += 1;
+            }
+            let word: String = chars[i..j].iter().collect();
+            out.push_str(&classify(&word));
+            i = j;
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out.lines()
+        .map(|line| {
+            let trimmed = line.trim_start();
+            if let Some(rest) = trimmed.strip_prefix("ttl ") {
+                let pad = rest.len() - rest.trim_start().len();
+                return format!("{}ttl {}<ttl>", &line[..line.len() - trimmed.len()], " ".repeat(pad));
+            }
+            if let Some(rest) = trimmed.strip_prefix("\"ttl\": ") {
+                let comma = if rest.ends_with(',') { "," } else { "" };
+                return format!("{}\"ttl\": <ttl>{comma}", &line[..line.len() - trimmed.len()]);
+            }
+            line.to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + if s.ends_with('\n') { "\n" } else { "" }
+}
+
+fn classify(word: &str) -> String {
+    let alnum = |s: &str| s.chars().all(|c| c.is_ascii_alphanumeric());
+    if let Some(rest) = word.strip_prefix("s.").or_else(|| word.strip_prefix("b.")) {
+        if rest.len() >= 20 {
+            return "<token>".to_string();
+        }
+    }
+    if word.len() == 24 && alnum(word) && word.chars().any(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
+        return "<acc>".to_string();
+    }
+    if let Some((prefix, suffix)) = word.rsplit_once('_') {
+        if suffix.len() == 8 && suffix.chars().all(|c| c.is_ascii_hexdigit()) && !prefix.is_empty() {
+            return format!("{prefix}_<x>");
+        }
+    }
+    if word.len() == 65 && word.starts_with('h') && word[1..].chars().all(|c| c.is_ascii_hexdigit()) {
+        return "<hash>".to_string();
+    }
+    if word.len() == 10 && word.chars().all(|c| c.is_ascii_digit()) {
+        return "<epoch>".to_string();
+    }
+    word.to_string()
+}
+
+fn uuid_at(chars: &[char], i: usize) -> Option<usize> {
+    let ok = i + 36 <= chars.len()
+        && chars[i..i + 36].iter().enumerate().all(|(j, c)| match j {
+            8 | 13 | 18 | 23 => *c == '-',
+            _ => c.is_ascii_hexdigit(),
+        });
+    ok.then_some(36)
+}
+
+/// `2026-11-28T03:35:04.04Z` or `2026-11-28 03:35:39.99 +0000 UTC`.
+fn time_at(chars: &[char], i: usize) -> Option<usize> {
+    let digits =
+        |from: usize, n: usize| from + n <= chars.len() && chars[from..from + n].iter().all(char::is_ascii_digit);
+    let is = |at: usize, c: char| chars.get(at) == Some(&c);
+    if !(digits(i, 4) && is(i + 4, '-') && digits(i + 5, 2) && is(i + 7, '-') && digits(i + 8, 2)) {
+        return None;
+    }
+    if !(is(i + 10, 'T') || is(i + 10, ' ')) || !(digits(i + 11, 2) && is(i + 13, ':') && digits(i + 14, 2)) {
+        return None;
+    }
+    let mut j = i + 16;
+    if is(j, ':') && digits(j + 1, 2) {
+        j += 3;
+    }
+    if is(j, '.') {
+        j += 1;
+        while j < chars.len() && chars[j].is_ascii_digit() {
+            j += 1;
+        }
+    }
+    if is(j, 'Z') {
+        j += 1;
+    } else {
+        let utc: Vec<char> = " +0000 UTC".chars().collect();
+        if j + utc.len() <= chars.len() && chars[j..j + utc.len()] == utc[..] {
+            j += utc.len();
+        }
+    }
+    Some(j - i)
+}
+
+/// Two dev servers started alike: `bao` talks to one, coffer to the other, so that commands
+/// that change state can run with both CLIs and their outputs be compared.
+pub struct Twin {
+    pub bao: BaoServer,
+    pub coffer: BaoServer,
+}
+
+/// What a command needs besides its arguments.
+#[derive(Clone, Copy)]
+pub struct Call<'a> {
+    /// `BAO_TOKEN` (unset when `None`).
+    pub token: Option<&'a str>,
+    pub stdin: &'a [u8],
+}
+
+impl Default for Call<'_> {
+    fn default() -> Self {
+        Call { token: Some("root"), stdin: b"" }
+    }
+}
+
+impl Twin {
+    pub fn start() -> Twin {
+        Twin { bao: BaoServer::dev(), coffer: BaoServer::dev() }
+    }
+
+    /// Runs `bao_args` with bao against its server and `coffer_args` with coffer against
+    /// the other; returns both outcomes, addresses replaced by `<addr>`.
+    pub fn run_each(&self, call: Call<'_>, bao_args: &[&str], coffer_args: &[&str]) -> (Outcome, Outcome) {
+        let bao_home = self.bao.home();
+        let bao_home = bao_home.to_string_lossy();
+        let mut vars: Vec<(&str, &str)> = vec![("BAO_ADDR", &self.bao.addr), ("HOME", &bao_home)];
+        if let Some(t) = call.token {
+            vars.push(("BAO_TOKEN", t));
+        }
+        let mut b = bao(&vars, call.stdin, bao_args);
+        let mut env =
+            Env::empty().with_var("BAO_ADDR", &self.coffer.addr).with_home(self.coffer.home()).with_stdin(call.stdin);
+        if let Some(t) = call.token {
+            env = env.with_var("BAO_TOKEN", t);
+        }
+        let mut c = coffer(&env, coffer_args);
+        for (o, addr) in [(&mut b, &self.bao.addr), (&mut c, &self.coffer.addr)] {
+            let bare = addr.trim_start_matches("http://");
+            o.out = o.out.replace(bare, "<addr>");
+            o.err = o.err.replace(bare, "<addr>");
+        }
+        (b, c)
+    }
+
+    /// Asserts that both CLIs print the same (masked) output and exit alike.
+    pub fn same_each(&self, call: Call<'_>, bao_args: &[&str], coffer_args: &[&str]) -> Outcome {
+        let (b, c) = self.run_each(call, bao_args, coffer_args);
+        let what = bao_args.join(" ");
+        assert_eq!(c.code, b.code, "exit code of `{what}`\nbao: {b:#?}\ncoffer: {c:#?}");
+        assert_eq!(mask(&c.out), mask(&b.out), "stdout of `{what}`");
+        assert_eq!(mask(&c.err), mask(&b.err), "stderr of `{what}`");
+        c
+    }
+
+    /// [`Twin::same_each`] with the same arguments for both.
+    pub fn same(&self, call: Call<'_>, args: &[&str]) -> Outcome {
+        self.same_each(call, args, args)
+    }
+
+    /// Many commands, each with the root token and no input.
+    pub fn same_all(&self, cases: &[&[&str]]) {
+        for args in cases {
+            self.same(Call::default(), args);
+        }
+    }
+
+    /// A value from the bao server and the coffer server (set up with the bao CLI on each).
+    pub fn field_each(&self, args: &[&str]) -> (String, String) {
+        let get = |s: &BaoServer| {
+            let o = bao(&[("BAO_ADDR", &s.addr), ("BAO_TOKEN", "root")], b"", args);
+            assert_eq!(o.code, 0, "setup `{}` failed: {o:?}", args.join(" "));
+            o.out.trim().to_string()
+        };
+        (get(&self.bao), get(&self.coffer))
+    }
+
+    /// Runs a setup command with the bao CLI on both servers.
+    pub fn setup(&self, args: &[&str]) {
+        self.field_each(args);
+    }
+}
