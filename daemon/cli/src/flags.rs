@@ -564,6 +564,54 @@ mod tests {
         assert!(err(&["-header=novalue"]).contains("-header"));
     }
 
+    /// Repeatable strings are trimmed and kept in order; key=value maps keep the last value
+    /// of a key; `BoolPtr` flags know they were given; `Uint` refuses signs.
+    #[test]
+    fn slices_maps_bool_pointers_and_uints() {
+        let d =
+            |name, kind| FlagDef { name, aliases: &[], kind, group: Group::Command, env: None, default: "", usage: "" };
+        let defs = vec![
+            d("policy", Kind::StrSlice),
+            d("meta", Kind::KeyValue),
+            d("cas-required", Kind::BoolPtr),
+            d("n", Kind::Uint),
+        ];
+        let p = match parse(
+            &defs,
+            &args(&["-policy= a ", "-policy=b,c", "-meta=k=1", "-meta=k=2", "-cas-required=false", "-n=0x10", "x"]),
+        ) {
+            Ok(p) => p,
+            Err(e) => panic!("{e:?}"),
+        };
+        assert_eq!(p.strings("policy"), &["a".to_string(), "b,c".to_string()]);
+        assert_eq!(
+            p.map("meta").map(|m| m.into_iter().collect::<Vec<_>>()),
+            Some(vec![("k".to_string(), "2".to_string())])
+        );
+        assert!(p.is_set("cas-required"));
+        assert_eq!(p.bool("cas-required"), Some(false));
+        assert_eq!(p.uint("n"), Some(16));
+        assert!(!p.is_set("other"));
+        assert!(matches!(parse(&defs, &args(&["-n=-1"])), Err(FlagError::Usage(m)) if m.contains("ParseUint")));
+        assert_eq!(parse_uint("18446744073709551615"), Ok(u64::MAX));
+    }
+
+    /// Durations print as Go's `time.Duration.String()`; "system" means -1s.
+    #[test]
+    fn go_duration_strings() {
+        assert_eq!(go_duration_string(0), "0s");
+        assert_eq!(go_duration_string(300_000_000_000), "5m0s");
+        assert_eq!(go_duration_string(5_400_000_000_000), "1h30m0s");
+        assert_eq!(go_duration_string(1_500_000_000), "1.5s");
+        assert_eq!(go_duration_string(1_500_000), "1.5ms");
+        assert_eq!(go_duration_string(-1), "-1ns");
+        assert_eq!(go_duration_string(-1_000_000_000), "-1s");
+        assert_eq!(go_duration_string(90_061_000_000_000), "25h1m1s");
+        let p = ok(&["-wrap-ttl=system"]);
+        assert_eq!(p.duration_ns("wrap-ttl"), -1_000_000_000);
+        assert_eq!(ok(&[]).duration_ns("wrap-ttl"), 0);
+    }
+
     /// No input makes the parser panic: arbitrary byte-ish strings are accepted or rejected.
     #[test]
     fn odd_inputs_do_not_panic() {

@@ -9,6 +9,7 @@
 pub mod error;
 pub mod leases;
 pub mod mounts;
+pub mod password;
 pub mod policies;
 pub mod request;
 pub mod seal;
@@ -255,6 +256,9 @@ impl Core {
         } else {
             let token = req.client_token.clone().filter(|t| !t.is_empty()).ok_or(CoreError::PermissionDenied)?;
             let entry = self.tokens.use_token(&token).await?.ok_or(CoreError::PermissionDenied)?;
+            if !cidr_allows(&entry.bound_cidrs, req.remote_addr) {
+                return Err(CoreError::PermissionDenied);
+            }
             Some((token, entry))
         };
 
@@ -403,6 +407,18 @@ impl Core {
     }
 }
 
+/// Whether a token bound to `cidrs` may be used from `addr` (no binding: anywhere).
+fn cidr_allows(cidrs: &[String], addr: Option<std::net::IpAddr>) -> bool {
+    if cidrs.is_empty() {
+        return true;
+    }
+    let Some(addr) = addr else { return false };
+    cidrs.iter().any(|c| match c.parse::<ipnet::IpNet>() {
+        Ok(net) => net.contains(&addr),
+        Err(_) => c.parse::<std::net::IpAddr>().map(|ip| ip == addr).unwrap_or(false),
+    })
+}
+
 /// A token's private cubbyhole: a view under the cubbyhole mount named by the token's random
 /// cubbyhole id (not by the token itself).
 fn cubbyhole_view(mount: &Mounted, cubbyhole_id: &str) -> View {
@@ -411,6 +427,24 @@ fn cubbyhole_view(mount: &Mounted, cubbyhole_id: &str) -> View {
 
 /// What the token store asks of the core.
 struct CoreHooks(Weak<Core>);
+
+#[cfg(test)]
+mod tests {
+    use super::cidr_allows;
+
+    /// Tokens bound to CIDRs work only from inside them; unbound tokens work from anywhere.
+    #[test]
+    fn bound_cidrs_are_enforced() {
+        let local = Some("127.0.0.1".parse().expect("ip"));
+        let other = Some("10.1.2.3".parse().expect("ip"));
+        assert!(cidr_allows(&[], other));
+        let bound = vec!["127.0.0.0/8".to_string()];
+        assert!(cidr_allows(&bound, local));
+        assert!(!cidr_allows(&bound, other));
+        assert!(!cidr_allows(&bound, None));
+        assert!(cidr_allows(&["10.1.2.3".to_string()], other));
+    }
+}
 
 #[async_trait::async_trait]
 impl coffer_token::TokenHooks for CoreHooks {

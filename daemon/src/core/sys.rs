@@ -74,6 +74,9 @@ pub async fn handle(core: &Core, caller: &Caller<'_>, path: &str, req: &ClientRe
         p if p.starts_with("internal/ui/mounts/") && op == Read => Ok(Reply::from_response(
             sys_mounts::ui_mounts(core, &p["internal/ui/mounts/".len()..], caller.acl).await?,
         )),
+        p if p == "policies/password" || p.starts_with("policies/password/") => Ok(Reply::from_response(
+            super::password::handle(&core.barrier, &p["policies/password".len()..], op, &req.data).await?,
+        )),
         "policy" | "policies/acl" if matches!(op, Read | List) => {
             let names = core.policies.list().await?;
             if path == "policy" {
