@@ -9,9 +9,9 @@ pub fn format_go_duration(d: Duration) -> String {
         return "0s".into();
     }
     if total < 1_000_000_000 {
-        return if total % 1_000_000 == 0 {
+        return if total.is_multiple_of(1_000_000) {
             format!("{}ms", total / 1_000_000)
-        } else if total % 1_000 == 0 {
+        } else if total.is_multiple_of(1_000) {
             format!("{}µs", total / 1_000)
         } else {
             format!("{total}ns")

@@ -7,7 +7,9 @@ use tracing_subscriber::EnvFilter;
 
 pub fn init(level: LogLevel, format: LogFormat) {
     let filter = EnvFilter::new(format!("{},h2=warn,hyper=warn,rustls=warn,openraft=warn", level.as_str()));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr)
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     let result = match format {

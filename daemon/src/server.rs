@@ -143,7 +143,10 @@ pub fn run(args: &[String]) -> i32 {
     }
     if !config.seals.is_empty() {
         if let Some(s) = config.seals.iter().find(|s| !s.disabled && s.seal_type != "shamir") {
-            eprintln!("Error: seal \"{}\" is not supported by this build yet (auto-unseal is a later issue)", s.seal_type);
+            eprintln!(
+                "Error: seal \"{}\" is not supported by this build yet (auto-unseal is a later issue)",
+                s.seal_type
+            );
             return 1;
         }
     }
@@ -154,7 +157,7 @@ pub fn run(args: &[String]) -> i32 {
             return 1;
         }
     };
-    let dev = flags.dev.then(|| DevOptions { root_token_id: dev_token, store_token: !flags.dev_no_store_token });
+    let dev = flags.dev.then_some(DevOptions { root_token_id: dev_token, store_token: !flags.dev_no_store_token });
     match runtime.block_on(serve(config, tls_configs, dev)) {
         Ok(()) => 0,
         Err(e) => {
@@ -268,7 +271,8 @@ async fn wait_for_shutdown_signal() {
 }
 
 fn print_banner(config: &Config, bound: &[Bound], storage: &str) {
-    let mut lines = vec![("Version", format!("Coffer v{} (OpenBao API {})", env!("CARGO_PKG_VERSION"), crate::core::API_VERSION))];
+    let mut lines =
+        vec![("Version", format!("Coffer v{} (OpenBao API {})", env!("CARGO_PKG_VERSION"), crate::core::API_VERSION))];
     lines.push(("Storage", storage.to_string()));
     for (i, (b, l)) in bound.iter().zip(&config.listeners).enumerate() {
         let addr = b.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| l.address.clone());

@@ -6,8 +6,8 @@ pub mod tls;
 
 use crate::core::seal::InitRequest;
 use crate::core::{ClientRequest, Core, CoreError, Reply};
-use coffer_logical::Operation;
 use bytes::Bytes;
+use coffer_logical::Operation;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
@@ -31,7 +31,12 @@ pub struct Api {
 }
 
 impl Api {
-    pub async fn serve(&self, req: hyper::Request<Incoming>, limits: Limits, peer: Option<std::net::IpAddr>) -> HttpResponse {
+    pub async fn serve(
+        &self,
+        req: hyper::Request<Incoming>,
+        limits: Limits,
+        peer: Option<std::net::IpAddr>,
+    ) -> HttpResponse {
         let work = self.route(req, limits, peer);
         match tokio::time::timeout(limits.max_request_duration, work).await {
             Ok(resp) => resp,
@@ -39,7 +44,12 @@ impl Api {
         }
     }
 
-    async fn route(&self, req: hyper::Request<Incoming>, limits: Limits, peer: Option<std::net::IpAddr>) -> HttpResponse {
+    async fn route(
+        &self,
+        req: hyper::Request<Incoming>,
+        limits: Limits,
+        peer: Option<std::net::IpAddr>,
+    ) -> HttpResponse {
         let raw_path = req.uri().path().to_string();
         let Some(rel) = raw_path.strip_prefix("/v1/") else {
             return error_response(StatusCode::NOT_FOUND, vec![]);
@@ -200,18 +210,16 @@ fn client_token(headers: &hyper::HeaderMap) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_string())
 }
 
+#[allow(clippy::result_large_err)] // an early answer on a cold path; boxing buys nothing
 async fn read_body(body: Incoming, limit: Option<u64>) -> Result<Bytes, HttpResponse> {
     let collected = match limit {
-        Some(max) => Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX))
-            .collect()
-            .await
-            .map_err(|e| {
-                if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                    error_response(StatusCode::PAYLOAD_TOO_LARGE, vec!["http: request body too large".into()])
-                } else {
-                    error_response(StatusCode::BAD_REQUEST, vec![format!("failed to read request body: {e}")])
-                }
-            })?,
+        Some(max) => Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX)).collect().await.map_err(|e| {
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                error_response(StatusCode::PAYLOAD_TOO_LARGE, vec!["http: request body too large".into()])
+            } else {
+                error_response(StatusCode::BAD_REQUEST, vec![format!("failed to read request body: {e}")])
+            }
+        })?,
         None => body
             .collect()
             .await
@@ -221,6 +229,7 @@ async fn read_body(body: Incoming, limit: Option<u64>) -> Result<Bytes, HttpResp
 }
 
 /// A JSON object body; an empty body is an empty object.
+#[allow(clippy::result_large_err)] // an early answer on a cold path; boxing buys nothing
 fn parse_object(body: &Bytes) -> Result<Map<String, Value>, HttpResponse> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(Map::new());
@@ -281,10 +290,7 @@ fn add_headers(r: &mut HttpResponse) {
     let h = r.headers_mut();
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(
-        hyper::header::STRICT_TRANSPORT_SECURITY,
-        HeaderValue::from_static("max-age=31536000; includeSubDomains"),
-    );
+    h.insert(hyper::header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
 }
 
 pub fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
@@ -326,15 +332,16 @@ fn reply_response(request_id: &str, reply: &Reply) -> HttpResponse {
 }
 
 /// `X-Vault-Wrap-TTL`: seconds or a duration string.
+#[allow(clippy::result_large_err)] // an early answer on a cold path; boxing buys nothing
 fn wrap_ttl(headers: &hyper::HeaderMap) -> Result<Option<Duration>, HttpResponse> {
     let Some(v) = headers.get("x-vault-wrap-ttl") else { return Ok(None) };
     let text = v.to_str().unwrap_or("").trim();
     if text.is_empty() {
         return Ok(None);
     }
-    coffer_logical::params::parse_duration(text)
-        .map(Some)
-        .map_err(|e| error_response(StatusCode::BAD_REQUEST, vec![format!("error parsing X-Vault-Wrap-TTL header: {e}")]))
+    coffer_logical::params::parse_duration(text).map(Some).map_err(|e| {
+        error_response(StatusCode::BAD_REQUEST, vec![format!("error parsing X-Vault-Wrap-TTL header: {e}")])
+    })
 }
 
 #[cfg(test)]

@@ -57,9 +57,10 @@ impl From<StorageError> for CoreError {
 impl From<SealError> for CoreError {
     fn from(e: SealError) -> Self {
         match e {
-            SealError::InvalidConfig(_) | SealError::InvalidShare(_) | SealError::CombineFailed(_) | SealError::WrongKey => {
-                CoreError::InvalidRequest(e.to_string())
-            }
+            SealError::InvalidConfig(_)
+            | SealError::InvalidShare(_)
+            | SealError::CombineFailed(_)
+            | SealError::WrongKey => CoreError::InvalidRequest(e.to_string()),
             SealError::Unavailable(_) => CoreError::Unavailable(e.to_string()),
             SealError::Backend(_) => CoreError::Internal(e.to_string()),
         }

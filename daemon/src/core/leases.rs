@@ -47,8 +47,14 @@ pub async fn handle(core: &Core, rest: &str, req: &ClientRequest) -> Result<Repl
         }
         ("lookup", Create | Update) => {
             let id = lease_id_param(req, tail)?;
-            let entry = core.tokens.lookup_lease(&id).await?.ok_or_else(|| CoreError::InvalidRequest("invalid lease".into()))?;
-            let data = entry.lease_lookup_data(&id, now_nanos()).ok_or_else(|| CoreError::InvalidRequest("invalid lease".into()))?;
+            let entry = core
+                .tokens
+                .lookup_lease(&id)
+                .await?
+                .ok_or_else(|| CoreError::InvalidRequest("invalid lease".into()))?;
+            let data = entry
+                .lease_lookup_data(&id, now_nanos())
+                .ok_or_else(|| CoreError::InvalidRequest("invalid lease".into()))?;
             Ok(Reply::from_response(Response::data(data)))
         }
         ("renew", Create | Update) => {
@@ -86,4 +92,3 @@ pub async fn handle(core: &Core, rest: &str, req: &ClientRequest) -> Result<Repl
         _ => Err(CoreError::UnsupportedOperation),
     }
 }
-

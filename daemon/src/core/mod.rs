@@ -22,11 +22,11 @@ use coffer_raft::RaftStorage;
 use coffer_storage::barrier::{Barrier, View};
 use coffer_storage::Backend;
 use coffer_token::{TokenEntry, TokenStore};
-use std::sync::Weak;
 use mounts::{Handler, Mounted, Router, Table};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::Weak;
 use std::time::Duration;
 
 pub use error::{CoreError, Result};
@@ -108,10 +108,8 @@ fn factory(kind: &str, options: &std::collections::BTreeMap<String, String>) -> 
 impl Core {
     pub fn new(physical: Arc<dyn Backend>, raft: Option<Arc<RaftStorage>>, settings: CoreSettings) -> Arc<Self> {
         let barrier = Arc::new(Barrier::new(physical.clone()));
-        let token_config = coffer_token::TokenConfig {
-            default_ttl: settings.default_lease_ttl,
-            max_ttl: settings.max_lease_ttl,
-        };
+        let token_config =
+            coffer_token::TokenConfig { default_ttl: settings.default_lease_ttl, max_ttl: settings.max_lease_ttl };
         let core = Arc::new(Core {
             tokens: TokenStore::new(View::new(barrier.clone(), "sys/token/"), token_config),
             policies: policies::PolicyStore::new(barrier.clone()),
@@ -167,7 +165,7 @@ impl Core {
                 if let Err(e) = core.expire_tokens().await {
                     tracing::warn!(error = %e, "token expiry pass failed");
                 }
-                if ticks % 300 == 0 {
+                if ticks.is_multiple_of(300) {
                     match core.barrier.check_interval_rotation().await {
                         Ok(Some(t)) => tracing::info!(term = t.term, "rotated the barrier key: interval elapsed"),
                         Ok(None) => {}
@@ -196,7 +194,8 @@ impl Core {
 
     /// Dev mode: KV version 2 at `secret/`, as `bao server -dev`.
     pub async fn mount_dev_kv(&self) -> Result<()> {
-        let body = serde_json::json!({"type": "kv", "description": "key/value secret storage", "options": {"version": "2"}});
+        let body =
+            serde_json::json!({"type": "kv", "description": "key/value secret storage", "options": {"version": "2"}});
         sys_mounts::enable(self, Table::Secrets, "secret", body.as_object().unwrap_or(&Map::new())).await
     }
 
@@ -228,7 +227,8 @@ impl Core {
             ("sys/wrapping/lookup", Operation::Update | Operation::Read) => return self.wrapping_lookup(&req).await,
             ("sys/wrapping/unwrap", Operation::Update) => {
                 if req.data.get("token").map(|t| !t.is_null()).unwrap_or(false) {
-                    let caller = req.client_token.as_deref().filter(|t| !t.is_empty()).ok_or(CoreError::PermissionDenied)?;
+                    let caller =
+                        req.client_token.as_deref().filter(|t| !t.is_empty()).ok_or(CoreError::PermissionDenied)?;
                     self.tokens.use_token(caller).await?.ok_or(CoreError::PermissionDenied)?;
                 }
                 let id = req.id.clone();
@@ -303,11 +303,7 @@ impl Core {
                 let lreq = self.logical_request(&req, &mount, &rel, Some(entry));
                 let tcaller = coffer_token::Caller { entry, token, sudo: sudo.unwrap_or(false) };
                 let out = self.tokens.handle(&lreq, &tcaller).await?;
-                Reply {
-                    auth: out.auth.map(|a| a.to_json()),
-                    status: out.status,
-                    ..Reply::from_response(out.response)
-                }
+                Reply { auth: out.auth.map(|a| a.to_json()), status: out.status, ..Reply::from_response(out.response) }
             }
             Handler::Cubbyhole => {
                 let (_, entry) = caller.as_ref().ok_or(CoreError::PermissionDenied)?;
@@ -428,24 +424,6 @@ fn cubbyhole_view(mount: &Mounted, cubbyhole_id: &str) -> View {
 /// What the token store asks of the core.
 struct CoreHooks(Weak<Core>);
 
-#[cfg(test)]
-mod tests {
-    use super::cidr_allows;
-
-    /// Tokens bound to CIDRs work only from inside them; unbound tokens work from anywhere.
-    #[test]
-    fn bound_cidrs_are_enforced() {
-        let local = Some("127.0.0.1".parse().expect("ip"));
-        let other = Some("10.1.2.3".parse().expect("ip"));
-        assert!(cidr_allows(&[], other));
-        let bound = vec!["127.0.0.0/8".to_string()];
-        assert!(cidr_allows(&bound, local));
-        assert!(!cidr_allows(&bound, other));
-        assert!(!cidr_allows(&bound, None));
-        assert!(cidr_allows(&["10.1.2.3".to_string()], other));
-    }
-}
-
 #[async_trait::async_trait]
 impl coffer_token::TokenHooks for CoreHooks {
     async fn on_revoke(&self, revoked: &coffer_token::Revoked) -> std::result::Result<(), String> {
@@ -467,14 +445,38 @@ impl coffer_token::TokenHooks for CoreHooks {
         core.policies.get(name).await.ok().map(|p| p.is_some())
     }
 
-    async fn renew_auth(&self, mount_path: &str, auth: &coffer_logical::Auth) -> coffer_logical::Result<coffer_logical::Auth> {
+    async fn renew_auth(
+        &self,
+        mount_path: &str,
+        auth: &coffer_logical::Auth,
+    ) -> coffer_logical::Result<coffer_logical::Auth> {
         let Some(core) = self.0.upgrade() else { return Ok(auth.clone()) };
         match core.router.route(mount_path) {
             Some((m, _)) => match &m.handler {
                 Handler::Backend(b) => b.renew_auth(auth, &m.view).await,
                 _ => Ok(auth.clone()),
             },
-            None => Err(coffer_logical::LogicalError::InvalidRequest(format!("no auth method mounted at {mount_path:?}"))),
+            None => {
+                Err(coffer_logical::LogicalError::InvalidRequest(format!("no auth method mounted at {mount_path:?}")))
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cidr_allows;
+
+    /// Tokens bound to CIDRs work only from inside them; unbound tokens work from anywhere.
+    #[test]
+    fn bound_cidrs_are_enforced() {
+        let local = Some("127.0.0.1".parse().expect("ip"));
+        let other = Some("10.1.2.3".parse().expect("ip"));
+        assert!(cidr_allows(&[], other));
+        let bound = vec!["127.0.0.0/8".to_string()];
+        assert!(cidr_allows(&bound, local));
+        assert!(!cidr_allows(&bound, other));
+        assert!(!cidr_allows(&bound, None));
+        assert!(cidr_allows(&["10.1.2.3".to_string()], other));
     }
 }

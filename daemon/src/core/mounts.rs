@@ -288,8 +288,7 @@ impl Router {
     pub async fn mount(&self, table: Table, path: &str, mut entry: MountEntry) -> Result<()> {
         let path = normalize_mount_path(path)?;
         let route = route_of(table, &path);
-        if table == Table::Secrets
-            && ["sys/", "auth/", "cubbyhole/", "identity/"].iter().any(|r| route.starts_with(r))
+        if table == Table::Secrets && ["sys/", "auth/", "cubbyhole/", "identity/"].iter().any(|r| route.starts_with(r))
         {
             return Err(CoreError::InvalidRequest(format!("cannot mount {route:?}")));
         }
@@ -356,7 +355,9 @@ impl Router {
         if let Some(existing) = Self::conflict(&others, &new_route) {
             return Err(CoreError::InvalidRequest(format!("path already in use at {existing}")));
         }
-        if table == Table::Secrets && ["sys/", "auth/", "cubbyhole/", "identity/"].iter().any(|r| new_route.starts_with(r)) {
+        if table == Table::Secrets
+            && ["sys/", "auth/", "cubbyhole/", "identity/"].iter().any(|r| new_route.starts_with(r))
+        {
             return Err(CoreError::InvalidRequest(format!("cannot remount to {new_route:?}")));
         }
         let mut moved = (*target).clone();

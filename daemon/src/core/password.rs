@@ -38,8 +38,8 @@ fn invalid(msg: &str) -> CoreError {
 
 impl PasswordPolicy {
     pub fn parse(text: &str) -> Result<Self> {
-        let body: hcl::Body = hcl::from_str(text)
-            .map_err(|e| multi(&format!("invalid password policy: unable to decode: {e}")))?;
+        let body: hcl::Body =
+            hcl::from_str(text).map_err(|e| multi(&format!("invalid password policy: unable to decode: {e}")))?;
         let mut length = None;
         let mut rules = Vec::new();
         for attr in body.attributes() {
@@ -68,7 +68,8 @@ impl PasswordPolicy {
                 match (attr.key(), attr.expr()) {
                     ("charset", hcl::Expression::String(s)) => charset = Some(s.clone()),
                     ("min-chars", hcl::Expression::Number(n)) => {
-                        min_chars = n.as_u64().ok_or_else(|| invalid("min-chars must be a non-negative integer"))? as usize
+                        min_chars =
+                            n.as_u64().ok_or_else(|| invalid("min-chars must be a non-negative integer"))? as usize
                     }
                     (k, _) => return Err(invalid(&format!("invalid field {k:?} in charset rule"))),
                 }
@@ -88,7 +89,9 @@ impl PasswordPolicy {
         }
         let required: usize = rules.iter().map(|r| r.min_chars).sum();
         if required > length {
-            return Err(invalid(&format!("specified rules require at least {required} characters but {length} is specified")));
+            return Err(invalid(&format!(
+                "specified rules require at least {required} characters but {length} is specified"
+            )));
         }
         let mut alphabet: Vec<char> = rules.iter().flat_map(|r| r.charset.iter().copied()).collect();
         alphabet.sort_unstable();
@@ -113,7 +116,12 @@ impl PasswordPolicy {
 }
 
 /// `rest` is the path after "sys/policies/password".
-pub async fn handle(barrier: &Barrier, rest: &str, op: Operation, body: &serde_json::Map<String, serde_json::Value>) -> Result<Response> {
+pub async fn handle(
+    barrier: &Barrier,
+    rest: &str,
+    op: Operation,
+    body: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Response> {
     let rest = rest.trim_matches('/');
     if rest.is_empty() {
         return match op {
@@ -132,7 +140,9 @@ pub async fn handle(barrier: &Barrier, rest: &str, op: Operation, body: &serde_j
             return Err(CoreError::UnsupportedOperation);
         }
         let text = match barrier.get(&format!("{PREFIX}{name}")).await? {
-            Some(raw) => String::from_utf8(raw).map_err(|_| CoreError::Internal("stored policy is not UTF-8".into()))?,
+            Some(raw) => {
+                String::from_utf8(raw).map_err(|_| CoreError::Internal("stored policy is not UTF-8".into()))?
+            }
             None if name == "default" => DEFAULT_POLICY.to_string(),
             None => return Err(multi("policy does not exist")),
         };
@@ -222,9 +232,10 @@ mod tests {
     /// Invalid policies are refused with OpenBao's texts.
     #[test]
     fn invalid_policies_are_refused() {
-        let e = PasswordPolicy::parse("length = 2\nrule \"charset\" {\n charset = \"abc\"\n min-chars = 3\n}").unwrap_err();
+        let e = PasswordPolicy::parse("length = 2\nrule \"charset\" {\n charset = \"abc\"\n min-chars = 3\n}")
+            .expect_err("invalid");
         assert!(e.to_string().contains("specified rules require at least 3 characters but 2 is specified"), "{e}");
-        let e = PasswordPolicy::parse("length = 10").unwrap_err();
+        let e = PasswordPolicy::parse("length = 10").expect_err("invalid");
         assert!(e.to_string().contains("no charset specified"), "{e}");
         assert!(PasswordPolicy::parse("garbage {").is_err());
         assert!(PasswordPolicy::parse(DEFAULT_POLICY).is_ok());

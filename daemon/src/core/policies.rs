@@ -58,7 +58,9 @@ impl PolicyStore {
             return Ok(None);
         };
         let text = String::from_utf8(raw).map_err(|_| CoreError::Internal(format!("policy {name:?} is not UTF-8")))?;
-        let p = Arc::new(Policy::parse(&name, &text).map_err(|e| CoreError::Internal(format!("stored policy {name:?}: {e}")))?);
+        let p = Arc::new(
+            Policy::parse(&name, &text).map_err(|e| CoreError::Internal(format!("stored policy {name:?}: {e}")))?,
+        );
         self.compiled.write().unwrap_or_else(|e| e.into_inner()).insert(name, p.clone());
         Ok(Some(p))
     }

@@ -6,9 +6,9 @@
 //!
 //! The barrier's keyring (`core/keyring`) is encrypted under the root key.
 use super::error::{CoreError, Result};
-use coffer_logical::obj;
 use super::{Core, API_VERSION};
 use coffer_hardening::secret::{Key256, SecretString};
+use coffer_logical::obj;
 use coffer_seal::{
     decode_share, generate_shares, share_base64, share_hex, Seal, SealConfig, ShamirSeal, UnsealProgress,
 };
@@ -59,10 +59,9 @@ impl InitRequest {
 fn int_param(body: &Map<String, Value>, name: &str) -> Result<Option<i64>> {
     match body.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| CoreError::InvalidRequest(format!("{name} must be an integer"))),
+        Some(Value::Number(n)) => {
+            n.as_i64().map(Some).ok_or_else(|| CoreError::InvalidRequest(format!("{name} must be an integer")))
+        }
         Some(Value::String(s)) => {
             s.trim().parse().map(Some).map_err(|_| CoreError::InvalidRequest(format!("{name} must be an integer")))
         }
@@ -297,7 +296,10 @@ impl Core {
             ("ha_enabled", json!(ha)),
             ("is_self", json!(is_self)),
             ("active_time", json!(active_time)),
-            ("leader_address", json!(if is_self { self.settings.api_addr.clone().unwrap_or_default() } else { String::new() })),
+            (
+                "leader_address",
+                json!(if is_self { self.settings.api_addr.clone().unwrap_or_default() } else { String::new() }),
+            ),
             (
                 "leader_cluster_address",
                 json!(if is_self { self.settings.cluster_addr.clone().unwrap_or_default() } else { String::new() }),

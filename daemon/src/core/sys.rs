@@ -70,10 +70,12 @@ pub async fn handle(core: &Core, caller: &Caller<'_>, path: &str, req: &ClientRe
             let status = core.migration(id).ok_or(CoreError::NotFound)?;
             data(obj([("migration_id", json!(id)), ("migration_info", Value::Object(status))]))
         }
-        "internal/ui/mounts" if op == Read => Ok(Reply::from_response(sys_mounts::ui_mounts(core, "", caller.acl).await?)),
-        p if p.starts_with("internal/ui/mounts/") && op == Read => Ok(Reply::from_response(
-            sys_mounts::ui_mounts(core, &p["internal/ui/mounts/".len()..], caller.acl).await?,
-        )),
+        "internal/ui/mounts" if op == Read => {
+            Ok(Reply::from_response(sys_mounts::ui_mounts(core, "", caller.acl).await?))
+        }
+        p if p.starts_with("internal/ui/mounts/") && op == Read => {
+            Ok(Reply::from_response(sys_mounts::ui_mounts(core, &p["internal/ui/mounts/".len()..], caller.acl).await?))
+        }
         p if p == "policies/password" || p.starts_with("policies/password/") => Ok(Reply::from_response(
             super::password::handle(&core.barrier, &p["policies/password".len()..], op, &req.data).await?,
         )),
@@ -92,7 +94,9 @@ pub async fn handle(core: &Core, caller: &Caller<'_>, path: &str, req: &ClientRe
             let name = if legacy { name } else { name.strip_prefix("acl/").unwrap_or(name) };
             policy_endpoint(core, name, legacy, req).await
         }
-        "capabilities" | "capabilities-self" | "capabilities-accessor" if write => capabilities(core, caller, path, req).await,
+        "capabilities" | "capabilities-self" | "capabilities-accessor" if write => {
+            capabilities(core, caller, path, req).await
+        }
         "wrapping/wrap" if write => core.wrap_data(req, caller.entry).await,
         p if p.starts_with("leases/") => super::leases::handle(core, &p["leases/".len()..], req).await,
         "wrapping/rewrap" if write => core.rewrap(req).await,
@@ -102,10 +106,18 @@ pub async fn handle(core: &Core, caller: &Caller<'_>, path: &str, req: &ClientRe
             }
             raw(core, p.strip_prefix("raw").unwrap_or("").trim_start_matches('/'), req).await
         }
-        "key-status" | "rotate" | "rotate/keyring" | "seal" | "ha-status" | "remount" | "internal/ui/mounts"
-        | "capabilities" | "capabilities-self" | "capabilities-accessor" | "wrapping/wrap" | "wrapping/rewrap" => {
-            Err(CoreError::UnsupportedOperation)
-        }
+        "key-status"
+        | "rotate"
+        | "rotate/keyring"
+        | "seal"
+        | "ha-status"
+        | "remount"
+        | "internal/ui/mounts"
+        | "capabilities"
+        | "capabilities-self"
+        | "capabilities-accessor"
+        | "wrapping/wrap"
+        | "wrapping/rewrap" => Err(CoreError::UnsupportedOperation),
         _ => Err(CoreError::UnsupportedPath),
     }
 }
@@ -219,7 +231,8 @@ async fn capabilities(core: &Core, caller: &Caller<'_>, endpoint: &str, req: &Cl
         "capabilities-self" => caller.acl,
         "capabilities" => {
             let token = params::string(req.data.get("token"), "token")?.unwrap_or_default();
-            let entry = core.tokens.lookup(&token).await?.ok_or_else(|| CoreError::InvalidRequest("invalid token".into()))?;
+            let entry =
+                core.tokens.lookup(&token).await?.ok_or_else(|| CoreError::InvalidRequest("invalid token".into()))?;
             other = core.policies.acl(&entry.policies).await?;
             &other
         }

@@ -24,7 +24,11 @@ pub async fn handle(core: &Core, table: Table, rest: &str, req: &ClientRequest) 
         Operation::Read => {
             let path = normalize_mount_path(rest)?;
             let m = core.router.find(table, &path).ok_or_else(|| {
-                CoreError::InvalidRequest(format!("No {} at {}", if table == Table::Auth { "auth engine" } else { "secret engine mount" }, route_of(table, &path)))
+                CoreError::InvalidRequest(format!(
+                    "No {} at {}",
+                    if table == Table::Auth { "auth engine" } else { "secret engine mount" },
+                    route_of(table, &path)
+                ))
             })?;
             let data = entry_json(&m.entry);
             Ok(Response { top_level: data.clone(), data: Some(data), ..Default::default() })
@@ -78,9 +82,9 @@ fn ttl_secs(v: Option<&Value>, name: &str) -> Result<Option<u64>> {
 }
 
 pub(crate) async fn enable(core: &Core, table: Table, path: &str, body: &Map<String, Value>) -> Result<()> {
-    let kind = params::string(body.get("type"), "type")?.filter(|s| !s.is_empty()).ok_or_else(|| {
-        CoreError::InvalidRequest(if table == Table::Auth { "backend type must be specified" } else { "backend type must be specified" }.into())
-    })?;
+    let kind = params::string(body.get("type"), "type")?
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| CoreError::InvalidRequest("backend type must be specified".into()))?;
     let description = params::string(body.get("description"), "description")?.unwrap_or_default();
     let mut options = options_of(body.get("options"))?;
     let config = body.get("config").and_then(Value::as_object).cloned().unwrap_or_default();
@@ -130,10 +134,9 @@ async fn tune(core: &Core, table: Table, path: &str, req: &ClientRequest) -> Res
     let norm = normalize_mount_path(path)?;
     match req.operation {
         Operation::Read => {
-            let m = core
-                .router
-                .find(table, &norm)
-                .ok_or_else(|| CoreError::InvalidRequest(format!("cannot fetch sysview for path {:?}", route_of(table, &norm))))?;
+            let m = core.router.find(table, &norm).ok_or_else(|| {
+                CoreError::InvalidRequest(format!("cannot fetch sysview for path {:?}", route_of(table, &norm)))
+            })?;
             let info = m.info(core.settings.default_lease_ttl, core.settings.max_lease_ttl);
             let mut data = obj([
                 ("default_lease_ttl", json!(info.default_lease_ttl.as_secs())),
@@ -164,11 +167,15 @@ async fn tune(core: &Core, table: Table, path: &str, req: &ClientRequest) -> Res
                         e.config.max_lease_ttl = t;
                     }
                     if e.config.max_lease_ttl > sys_max.as_secs() {
-                        return Err(CoreError::InvalidRequest("given max_lease_ttl is greater than system max lease TTL".into()));
+                        return Err(CoreError::InvalidRequest(
+                            "given max_lease_ttl is greater than system max lease TTL".into(),
+                        ));
                     }
                     let max = if e.config.max_lease_ttl == 0 { sys_max.as_secs() } else { e.config.max_lease_ttl };
                     if e.config.default_lease_ttl > max {
-                        return Err(CoreError::InvalidRequest("given default_lease_ttl is greater than given max_lease_ttl".into()));
+                        return Err(CoreError::InvalidRequest(
+                            "given default_lease_ttl is greater than given max_lease_ttl".into(),
+                        ));
                     }
                     for (k, v) in options_of(body.get("options"))? {
                         if k == "version" && e.kind == "kv" && e.options.get("version") != Some(&v) {
@@ -195,11 +202,14 @@ pub async fn remount(core: &Core, req: &ClientRequest) -> Result<Response> {
     if from.is_empty() || to.is_empty() {
         return Err(CoreError::InvalidRequest("both 'from' and 'to' path must be specified as a string".into()));
     }
-    let (table, from_p, to_p) = match (from.trim_start_matches('/').strip_prefix("auth/"), to.trim_start_matches('/').strip_prefix("auth/")) {
-        (Some(f), Some(t)) => (Table::Auth, f.to_string(), t.to_string()),
-        (None, None) => (Table::Secrets, from.clone(), to.clone()),
-        _ => return Err(CoreError::InvalidRequest("cannot remount between secrets engines and auth methods".into())),
-    };
+    let (table, from_p, to_p) =
+        match (from.trim_start_matches('/').strip_prefix("auth/"), to.trim_start_matches('/').strip_prefix("auth/")) {
+            (Some(f), Some(t)) => (Table::Auth, f.to_string(), t.to_string()),
+            (None, None) => (Table::Secrets, from.clone(), to.clone()),
+            _ => {
+                return Err(CoreError::InvalidRequest("cannot remount between secrets engines and auth methods".into()))
+            }
+        };
     core.router.remount(table, &from_p, &to_p).await?;
     let id = uuid::Uuid::new_v4().to_string();
     let status = obj([
@@ -235,7 +245,9 @@ pub async fn ui_mounts(core: &Core, path: &str, acl: &coffer_policy::Acl) -> Res
         return Ok(Response::data(obj([("auth", Value::Object(auth)), ("secret", Value::Object(secret))])));
     }
     let Some((m, _)) = core.router.route(path) else {
-        return Err(CoreError::InvalidRequest(format!("Preflight capability check returned 403, please ensure client's policies grant access to path \"{path}/\"")));
+        return Err(CoreError::InvalidRequest(format!(
+            "Preflight capability check returned 403, please ensure client's policies grant access to path \"{path}/\""
+        )));
     };
     if !acl.is_root() && !acl.has_mount_access(&m.route()) {
         return Err(CoreError::PermissionDenied);

@@ -18,7 +18,12 @@ const MAX_WRAP_TTL: Duration = Duration::from_secs(768 * 3600);
 
 impl Core {
     /// Wraps `reply` when the request asked for it (`X-Vault-Wrap-TTL`).
-    pub(super) async fn maybe_wrap(&self, reply: Reply, req: &ClientRequest, caller: Option<&TokenEntry>) -> Result<Reply> {
+    pub(super) async fn maybe_wrap(
+        &self,
+        reply: Reply,
+        req: &ClientRequest,
+        caller: Option<&TokenEntry>,
+    ) -> Result<Reply> {
         match req.wrap_ttl {
             Some(ttl) if !reply.is_empty() && reply.wrap_info.is_none() => {
                 self.wrap(reply, ttl, &req.path, caller).await
@@ -28,7 +33,13 @@ impl Core {
     }
 
     /// Stores `reply` in a new wrapping token's cubbyhole and returns the wrap_info reply.
-    pub(super) async fn wrap(&self, reply: Reply, ttl: Duration, path: &str, _caller: Option<&TokenEntry>) -> Result<Reply> {
+    pub(super) async fn wrap(
+        &self,
+        reply: Reply,
+        ttl: Duration,
+        path: &str,
+        _caller: Option<&TokenEntry>,
+    ) -> Result<Reply> {
         if ttl.is_zero() {
             return Err(CoreError::InvalidRequest("wrapping TTL must be greater than zero".into()));
         }
@@ -150,4 +161,3 @@ fn wrapping_token_of(req: &ClientRequest) -> Result<String> {
     }
     req.client_token.clone().filter(|t| !t.is_empty()).ok_or_else(|| CoreError::InvalidRequest(INVALID.into()))
 }
-
