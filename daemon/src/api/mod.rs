@@ -236,6 +236,8 @@ fn parse_object(body: &Bytes) -> Result<Map<String, Value>, HttpResponse> {
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
+        // Go decodes `null` into an empty map without complaint; clients send it.
+        Ok(Value::Null) => Ok(Map::new()),
         Ok(other) => Err(error_response(
             StatusCode::BAD_REQUEST,
             vec![format!(
