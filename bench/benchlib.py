@@ -10,6 +10,10 @@
   benchlib.py server NAME BIN VERSION                         print one server-description JSON line
   benchlib.py mount ADDR TOKEN        enable kv v2 at secret/ (as dev mode does); print the HTTP status
   benchlib.py rss PID                 print VmRSS of PID in MiB
+  benchlib.py capture < WRK-OUTPUT    merge the CAPTURE lines of bench/lua/capture.lua into one JSON object
+  benchlib.py capture-msg JSON        one line of text from that object (the first non-2xx answer)
+  benchlib.py errsum JSON             sum of the err_* fields of a wrk JSON line
+  benchlib.py errtext JSON            the non-zero err_* fields of a wrk JSON line, as text
 """
 import json, os, socket, sys
 
@@ -103,6 +107,29 @@ def main(argv):
             for line in f:
                 if line.startswith('VmRSS:'):
                     print(f'{int(line.split()[1]) / 1024:.1f}')
+    elif cmd == 'capture':
+        caps = [json.loads(x[len('CAPTURE '):]) for x in sys.stdin if x.startswith('CAPTURE ')]
+        by_status = {}
+        for c in caps:
+            for k, v in c['by_status'].items():
+                by_status[k] = by_status.get(k, 0) + v
+        print(json.dumps({'non2xx': sum(c['non2xx'] for c in caps), 'by_status': by_status,
+                          'first': [f for c in caps for f in c['first']][:2]}))
+    elif cmd == 'capture-msg':
+        d = json.loads(args[0])
+        if not d.get('first'):
+            print(f"no non-2xx answer in the rerun ({d.get('non2xx', '?')} seen)")
+        else:
+            f = d['first'][0]
+            req = f['request'].strip().replace('\r\n', ' | ')
+            print(f"{d['non2xx']} non-2xx answers {d['by_status']}; first: HTTP {f['status']} to [{req}], "
+                  f"body {f['body'].strip()}")
+    elif cmd == 'errsum':
+        r = json.loads(args[0])
+        print(sum(v for k, v in r.items() if k.startswith('err_')))
+    elif cmd == 'errtext':
+        r = json.loads(args[0])
+        print(', '.join(f'{k[4:]} {v}' for k, v in r.items() if k.startswith('err_') and v))
     else:
         raise SystemExit(__doc__)
 

