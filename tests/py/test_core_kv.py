@@ -284,3 +284,21 @@ def test_secrets_hvac(server):
     assert "hv2/" not in client.sys.list_mounted_secrets_engines()["data"]
     with pytest.raises(hvac.exceptions.InvalidRequest, match="no matching mount"):
         client.sys.move_backend("hv2", "hv3")
+
+
+def test_secrets_and_auth_list_default_entries(server):
+    """`bao secrets list` and `bao auth list` show the built-in mounts
+    (cubbyhole/, identity/, sys/, token/) with OpenBao's fields, including
+    the sys/ and identity/ passthrough_request_headers, and an auth method
+    enabled by `bao auth enable` has options null."""
+    mounts = bao_json(server, "secrets", "list", "-format=json")
+    for name in ("cubbyhole/", "identity/", "sys/"):
+        check_reference_shape(f"kv-cli-secrets-list-{name.rstrip('/')}", mounts[name])
+    assert mounts["sys/"]["config"]["passthrough_request_headers"] == ["Accept"]
+    assert mounts["identity/"]["config"]["passthrough_request_headers"] == ["Authorization"]
+    bao_ok(server, "auth", "enable", "-path=up-list", "userpass")
+    methods = bao_json(server, "auth", "list", "-format=json")
+    check_reference_shape("kv-cli-auth-list-token", methods["token/"])
+    check_reference_shape("kv-cli-auth-list-userpass", methods["up-list/"])
+    assert methods["up-list/"]["options"] is None
+    assert methods["token/"]["type"] == "token"
