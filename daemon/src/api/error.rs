@@ -6,7 +6,7 @@ pub fn status_of(e: &CoreError) -> StatusCode {
     match e {
         CoreError::Sealed | CoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         CoreError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-        CoreError::PermissionDenied | CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
+        CoreError::PermissionDenied | CoreError::AclDenied | CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
         CoreError::UnsupportedPath | CoreError::NoRoute(_) | CoreError::NotFound => StatusCode::NOT_FOUND,
         CoreError::UnsupportedOperation => StatusCode::METHOD_NOT_ALLOWED,
         CoreError::Integrity(_) | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -18,6 +18,7 @@ pub fn messages_of(e: &CoreError) -> Vec<String> {
     match e {
         CoreError::NotFound | CoreError::UnsupportedOperation => vec![],
         CoreError::UnsupportedPath => vec!["1 error occurred:\n\t* unsupported path\n\n".into()],
+        CoreError::AclDenied => vec!["1 error occurred:\n\t* permission denied\n\n".into()],
         CoreError::Internal(m) | CoreError::Integrity(m) => vec![format!("1 error occurred:\n\t* {m}\n\n")],
         other => vec![other.to_string()],
     }

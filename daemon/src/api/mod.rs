@@ -324,7 +324,8 @@ fn result_json(r: Result<Map<String, Value>, CoreError>) -> HttpResponse {
 fn reply_response(request_id: &str, reply: &Reply) -> HttpResponse {
     if reply.is_empty() {
         let mut r = hyper::Response::new(Full::new(Bytes::new()));
-        *r.status_mut() = StatusCode::NO_CONTENT;
+        // An empty reply is 204, unless the handler named another status (an empty 404).
+        *r.status_mut() = reply.status.and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(StatusCode::NO_CONTENT);
         add_headers(&mut r);
         return r;
     }

@@ -16,6 +16,9 @@ pub enum CoreError {
     /// 403: no token, an unknown token, or a token whose policies do not allow this.
     #[error("permission denied")]
     PermissionDenied,
+    /// 403: the token's policies do not allow this (OpenBao's multi-error body).
+    #[error("permission denied")]
+    AclDenied,
     /// 403 with this message ("bad token", ...).
     #[error("{0}")]
     Forbidden(String),

@@ -184,7 +184,14 @@ impl Core {
         Ok(())
     }
 
-    pub(crate) async fn mount_removed(&self, _table: Table, _entry: &mounts::MountEntry) -> Result<()> {
+    /// After a mount is disabled: the tokens its logins issued are revoked, as in OpenBao.
+    pub(crate) async fn mount_removed(&self, table: Table, entry: &mounts::MountEntry) -> Result<()> {
+        if table == Table::Auth {
+            let route = mounts::route_of(table, &entry.path);
+            for lease in self.tokens.lease_ids(&route).await? {
+                self.tokens.revoke_lease(&lease).await?;
+            }
+        }
         Ok(())
     }
 
@@ -284,7 +291,7 @@ impl Core {
                 // The UI mounts listing filters by the token's access itself, as in OpenBao.
                 let self_filtering = req.path.starts_with("sys/internal/ui/mounts");
                 if !self_filtering && !self.allowed(&acl, &req, entry)? {
-                    return Err(CoreError::PermissionDenied);
+                    return Err(CoreError::AclDenied);
                 }
                 Some(acl)
             }

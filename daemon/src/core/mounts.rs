@@ -404,7 +404,7 @@ pub async fn clear_view(view: &View) -> Result<()> {
 }
 
 /// A mount as `sys/mounts` and `sys/auth` show it.
-pub fn entry_json(e: &MountEntry) -> Map<String, Value> {
+pub fn entry_json(e: &MountEntry, table: Table, listing: bool) -> Map<String, Value> {
     let mut config = json!({
         "default_lease_ttl": e.config.default_lease_ttl,
         "force_no_cache": false,
@@ -413,7 +413,15 @@ pub fn entry_json(e: &MountEntry) -> Map<String, Value> {
     if matches!(e.kind.as_str(), "token" | "userpass" | "approle") {
         config["token_type"] = json!("default-service");
     }
-    let options = if matches!(e.kind.as_str(), "system" | "cubbyhole" | "identity" | "token") {
+    match e.kind.as_str() {
+        "system" => config["passthrough_request_headers"] = json!(["Accept"]),
+        "identity" => config["passthrough_request_headers"] = json!(["Authorization"]),
+        _ => {}
+    }
+    // OpenBao lists auth methods without options as `null`, but reads them back as `{}`.
+    let options = if matches!(e.kind.as_str(), "system" | "cubbyhole" | "identity" | "token")
+        || (table == Table::Auth && listing && e.options.is_empty())
+    {
         Value::Null
     } else {
         json!(e.options)

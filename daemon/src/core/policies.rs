@@ -8,6 +8,36 @@ use std::sync::{Arc, RwLock};
 
 const PREFIX: &str = "sys/policy/";
 
+/// What is stored per policy: its text and OpenBao's bookkeeping.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PolicyRecord {
+    pub policy: String,
+    pub version: u64,
+    /// RFC 3339.
+    pub modified: String,
+}
+
+impl PolicyRecord {
+    /// The fields `sys/policies/acl/:name` reads back (`text_key` "policy", or "rules" for the
+    /// legacy `sys/policy/:name`).
+    pub fn json(&self, name: &str, text_key: &str) -> serde_json::Map<String, serde_json::Value> {
+        use serde_json::json;
+        coffer_logical::obj([
+            ("allow_slashes_in_identity_templates", json!(false)),
+            ("allow_wildcards_in_identity_templates", json!(false)),
+            ("cas_required", json!(false)),
+            ("modified", json!(self.modified)),
+            ("name", json!(name)),
+            (text_key, json!(self.policy)),
+            ("version", json!(self.version)),
+        ])
+    }
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
 pub struct PolicyStore {
     barrier: Arc<Barrier>,
     compiled: RwLock<HashMap<String, Arc<Policy>>>,
@@ -31,7 +61,11 @@ impl PolicyStore {
     /// After unseal: makes sure the built-in `default` policy exists.
     pub async fn load(&self) -> Result<()> {
         if self.barrier.get(&format!("{PREFIX}default")).await?.is_none() {
-            self.barrier.put(&format!("{PREFIX}default"), coffer_policy::default_policy_text().as_bytes()).await?;
+            self.store(
+                "default",
+                &PolicyRecord { policy: coffer_policy::default_policy_text().into(), version: 1, modified: now_rfc3339() },
+            )
+            .await?;
         }
         Ok(())
     }
@@ -54,15 +88,32 @@ impl PolicyStore {
         if let Some(p) = self.compiled.read().unwrap_or_else(|e| e.into_inner()).get(&name) {
             return Ok(Some(p.clone()));
         }
-        let Some(raw) = self.barrier.get(&format!("{PREFIX}{name}")).await? else {
+        let Some(record) = self.record(&name).await? else {
             return Ok(None);
         };
-        let text = String::from_utf8(raw).map_err(|_| CoreError::Internal(format!("policy {name:?} is not UTF-8")))?;
         let p = Arc::new(
-            Policy::parse(&name, &text).map_err(|e| CoreError::Internal(format!("stored policy {name:?}: {e}")))?,
+            Policy::parse(&name, &record.policy)
+                .map_err(|e| CoreError::Internal(format!("stored policy {name:?}: {e}")))?,
         );
         self.compiled.write().unwrap_or_else(|e| e.into_inner()).insert(name, p.clone());
         Ok(Some(p))
+    }
+
+    /// The stored record of a policy (not `root`).
+    pub async fn record(&self, name: &str) -> Result<Option<PolicyRecord>> {
+        let name = normalize_name(name);
+        let Some(raw) = self.barrier.get(&format!("{PREFIX}{name}")).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&raw)
+            .map(Some)
+            .map_err(|e| CoreError::Internal(format!("corrupt policy record {name:?}: {e}")))
+    }
+
+    async fn store(&self, name: &str, record: &PolicyRecord) -> Result<()> {
+        let raw = serde_json::to_vec(record).map_err(|e| CoreError::Internal(e.to_string()))?;
+        self.barrier.put(&format!("{PREFIX}{name}"), &raw).await?;
+        Ok(())
     }
 
     pub async fn put(&self, name: &str, text: &str) -> Result<()> {
@@ -75,7 +126,8 @@ impl PolicyStore {
             return Err(CoreError::InvalidRequest(format!("invalid policy name {name:?}")));
         }
         let compiled = Policy::parse(&name, text).map_err(policy_error)?;
-        self.barrier.put(&format!("{PREFIX}{name}"), text.as_bytes()).await?;
+        let version = self.record(&name).await?.map(|r| r.version + 1).unwrap_or(1);
+        self.store(&name, &PolicyRecord { policy: text.to_string(), version, modified: now_rfc3339() }).await?;
         self.invalidate(&name);
         self.compiled.write().unwrap_or_else(|e| e.into_inner()).insert(name, Arc::new(compiled));
         Ok(())

@@ -79,12 +79,11 @@ pub async fn handle(core: &Core, caller: &Caller<'_>, path: &str, req: &ClientRe
         p if p == "policies/password" || p.starts_with("policies/password/") => Ok(Reply::from_response(
             super::password::handle(&core.barrier, &p["policies/password".len()..], op, &req.data).await?,
         )),
-        "policy" | "policies/acl" if matches!(op, Read | List) => {
+        p if matches!(p.trim_end_matches('/'), "policy" | "policies/acl") && matches!(op, Read | List) => {
             let names = core.policies.list().await?;
-            if path == "policy" {
+            if p.trim_end_matches('/') == "policy" {
                 both(obj([("keys", json!(names)), ("policies", json!(names))]))
             } else {
-                let names: Vec<String> = names.into_iter().filter(|n| n != "root").collect();
                 data(obj([("keys", json!(names))]))
             }
         }
@@ -180,9 +179,12 @@ async fn policy_endpoint(core: &Core, name: &str, legacy: bool, req: &ClientRequ
                 };
                 return both(m);
             }
-            let p = core.policies.get(&name).await?.ok_or(CoreError::NotFound)?;
-            let key = if legacy { "rules" } else { "policy" };
-            both(obj([("name", json!(p.name)), (key, json!(p.raw))]))
+            let record = core.policies.record(&name).await?.ok_or(CoreError::NotFound)?;
+            if legacy {
+                both(record.json(&name, "rules"))
+            } else {
+                data(record.json(&name, "policy"))
+            }
         }
         Operation::Create | Operation::Update => {
             let text = params::string(req.data.get("policy"), "policy")?

@@ -30,7 +30,7 @@ pub async fn handle(core: &Core, table: Table, rest: &str, req: &ClientRequest) 
                     route_of(table, &path)
                 ))
             })?;
-            let data = entry_json(&m.entry);
+            let data = entry_json(&m.entry, table, false);
             Ok(Response { top_level: data.clone(), data: Some(data), ..Default::default() })
         }
         Operation::Create | Operation::Update => {
@@ -51,7 +51,7 @@ pub async fn handle(core: &Core, table: Table, rest: &str, req: &ClientRequest) 
 fn list(core: &Core, table: Table) -> Response {
     let mut data = Map::new();
     for m in core.router.snapshot().iter().filter(|m| m.table == table) {
-        data.insert(m.entry.path.clone(), Value::Object(entry_json(&m.entry)));
+        data.insert(m.entry.path.clone(), Value::Object(entry_json(&m.entry, table, true)));
     }
     Response { top_level: data.clone(), data: Some(data), ..Default::default() }
 }
@@ -240,7 +240,7 @@ pub async fn ui_mounts(core: &Core, path: &str, acl: &coffer_policy::Acl) -> Res
                 continue;
             }
             let target = if m.table == Table::Auth { &mut auth } else { &mut secret };
-            target.insert(m.entry.path.clone(), Value::Object(entry_json(&m.entry)));
+            target.insert(m.entry.path.clone(), Value::Object(entry_json(&m.entry, m.table, true)));
         }
         return Ok(Response::data(obj([("auth", Value::Object(auth)), ("secret", Value::Object(secret))])));
     }
@@ -252,7 +252,7 @@ pub async fn ui_mounts(core: &Core, path: &str, acl: &coffer_policy::Acl) -> Res
     if !acl.is_root() && !acl.has_mount_access(&m.route()) {
         return Err(CoreError::PermissionDenied);
     }
-    let mut data = entry_json(&m.entry);
+    let mut data = entry_json(&m.entry, m.table, false);
     data.insert("path".into(), json!(m.entry.path));
     Ok(Response::data(data))
 }
