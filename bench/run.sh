@@ -275,7 +275,8 @@ wrk_case() {
         "$(awk -v c="$(jget "$line" server_cpu_s 0)" -v n="$n" 'BEGIN{printf "%.2f", c/n*1e6}')" µs lower
     fi
     if [ "$errs" != 0 ]; then
-      error "$server" "$rep" "$t" "-c$c: $errs wrk errors of $n requests ($($LIB errtext "$line")) — $(jget "$line" cmd)"
+      local cmd; cmd=$(jget "$line" cmd)
+      error "$server" "$rep" "$t" "-c$c: $errs wrk errors of $n requests ($($LIB errtext "$line"))${cmd:+ — $cmd}"
       diagnose "$server" "$rep" "$t" "$c"
     fi
   done 3<"$f"
