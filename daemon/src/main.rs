@@ -6,6 +6,7 @@ mod api;
 mod core;
 mod duration;
 mod logging;
+mod seals;
 mod server;
 
 fn main() {

@@ -141,15 +141,6 @@ pub fn run(args: &[String]) -> i32 {
             None => tls_configs.push(None),
         }
     }
-    if !config.seals.is_empty() {
-        if let Some(s) = config.seals.iter().find(|s| !s.disabled && s.seal_type != "shamir") {
-            eprintln!(
-                "Error: seal \"{}\" is not supported by this build yet (auto-unseal is a later issue)",
-                s.seal_type
-            );
-            return 1;
-        }
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("coffer").build() {
         Ok(r) => r,
         Err(e) => {
@@ -212,6 +203,7 @@ async fn bind(l: &Listener, tls: Option<TlsAcceptor>) -> Result<Bound, String> {
 }
 
 async fn serve(config: Config, tls_configs: Vec<Option<TlsAcceptor>>, dev: Option<DevOptions>) -> Result<(), String> {
+    let auto_seal = crate::seals::from_config(&config.seals).await?;
     let (physical, raft) = open_storage(&config.storage).await?;
     let mut bound = Vec::new();
     for (l, tls) in config.listeners.iter().zip(tls_configs) {
@@ -235,6 +227,10 @@ async fn serve(config: Config, tls_configs: Vec<Option<TlsAcceptor>>, dev: Optio
     let housekeeping = core.spawn_housekeeping();
 
     print_banner(&config, &bound, physical.kind());
+    if let Some(seal) = auto_seal {
+        core.set_auto_seal(seal).await;
+        spawn_auto_unseal(core.clone());
+    }
     if let Some(dev) = &dev {
         start_dev(&core, dev, api_addr.as_deref().unwrap_or("")).await?;
     }
@@ -255,6 +251,32 @@ async fn serve(config: Config, tls_configs: Vec<Option<TlsAcceptor>>, dev: Optio
     core.shutdown().await;
     tracing::info!("shutdown complete");
     Ok(())
+}
+
+/// Unseals through the auto-seal provider; while it cannot be reached (HSM or KMS down), tries
+/// again every few seconds instead of giving up.
+fn spawn_auto_unseal(core: Arc<Core>) {
+    tokio::spawn(async move {
+        let mut delay = Duration::from_millis(500);
+        loop {
+            match core.auto_unseal().await {
+                Ok(true) => {
+                    tracing::info!("unsealed through the auto-seal provider");
+                    return;
+                }
+                Ok(false) => return,
+                Err(crate::core::CoreError::Unavailable(e)) => {
+                    tracing::warn!(error = %e, "auto-unseal: seal provider unavailable; retrying in {delay:?}");
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "auto-unseal failed");
+                    return;
+                }
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(10));
+        }
+    });
 }
 
 async fn wait_for_shutdown_signal() {
@@ -297,7 +319,7 @@ fn print_banner(config: &Config, bound: &[Bound], storage: &str) {
 async fn start_dev(core: &Arc<Core>, dev: &DevOptions, api_addr: &str) -> Result<(), String> {
     let config = coffer_seal::SealConfig::shamir(1, 1).map_err(|e| e.to_string())?;
     let result = core
-        .initialize(InitRequest { config, root_token_id: dev.root_token_id.clone() })
+        .initialize(InitRequest { config, recovery: None, root_token_id: dev.root_token_id.clone() })
         .await
         .map_err(|e| format!("dev mode initialization failed: {e}"))?;
     core.unseal_with_shares(&result.shares).await.map_err(|e| format!("dev mode unseal failed: {e}"))?;

@@ -14,10 +14,14 @@ use coffer_seal::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub const SEAL_CONFIG_PATH: &str = "core/seal-config";
 pub const ROOT_KEY_PATH: &str = "core/root-key";
+/// Auto-seal only: the recovery key, wrapped by the seal, and how it is split.
+pub const RECOVERY_KEY_PATH: &str = "core/seal/recovery-key";
+pub const RECOVERY_CONFIG_PATH: &str = "core/seal/recovery-config";
 const CLUSTER_INFO_PATH: &str = "core/cluster/local/info";
 
 /// How long an unseal waits for Raft to elect a leader and catch up after a restart.
@@ -28,6 +32,8 @@ const STORAGE_READY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Lifecycle {
     progress: Option<UnsealProgress>,
     active_since: Option<time::OffsetDateTime>,
+    /// The auto-unseal provider (PKCS#11, AWS KMS) when one is configured; `None`: Shamir.
+    auto_seal: Option<Arc<dyn Seal>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -39,6 +45,8 @@ pub struct ClusterInfo {
 /// What `sys/init` was asked for, checked.
 pub struct InitRequest {
     pub config: SealConfig,
+    /// How to split the recovery key (auto-seal only).
+    pub recovery: Option<SealConfig>,
     /// Dev mode fixes the root token's value.
     pub root_token_id: Option<String>,
 }
@@ -50,9 +58,20 @@ impl InitRequest {
                 return Err(CoreError::InvalidRequest(format!("{unsupported} is not supported yet by Coffer")));
             }
         }
-        let shares = int_param(body, "secret_shares")?.unwrap_or(0);
-        let threshold = int_param(body, "secret_threshold")?.unwrap_or(0);
-        Ok(InitRequest { config: SealConfig::shamir(shares, threshold)?, root_token_id: None })
+        let shares = int_param(body, "secret_shares")?;
+        let threshold = int_param(body, "secret_threshold")?;
+        let recovery = match (int_param(body, "recovery_shares")?, int_param(body, "recovery_threshold")?) {
+            (None | Some(0), None | Some(0)) => None,
+            (s, t) => Some(SealConfig::shamir(s.unwrap_or(0), t.unwrap_or(0)).map_err(|e| {
+                CoreError::InvalidRequest(e.to_string().replace("invalid seal configuration", "invalid recovery configuration"))
+            })?),
+        };
+        // With an auto-seal the unseal shares are not used; OpenBao accepts their absence.
+        let config = match (shares, threshold, &recovery) {
+            (None, None, Some(_)) => SealConfig::shamir(1, 1)?,
+            (s, t, _) => SealConfig::shamir(s.unwrap_or(0), t.unwrap_or(0))?,
+        };
+        Ok(InitRequest { config, recovery, root_token_id: None })
     }
 }
 
@@ -72,6 +91,8 @@ fn int_param(body: &Map<String, Value>, name: &str) -> Result<Option<i64>> {
 /// What `sys/init` hands back, once.
 pub struct InitResult {
     pub shares: Vec<coffer_hardening::secret::SecretBytes>,
+    /// Auto-seal only.
+    pub recovery_shares: Option<Vec<coffer_hardening::secret::SecretBytes>>,
     pub root_token: SecretString,
 }
 
@@ -79,7 +100,13 @@ impl InitResult {
     pub fn to_json(&self) -> Value {
         let hex: Vec<String> = self.shares.iter().map(|s| share_hex(s).expose().to_string()).collect();
         let b64: Vec<String> = self.shares.iter().map(|s| share_base64(s).expose().to_string()).collect();
-        json!({ "keys": hex, "keys_base64": b64, "root_token": self.root_token.expose() })
+        let mut out = json!({ "keys": hex, "keys_base64": b64, "root_token": self.root_token.expose() });
+        if let Some(rec) = &self.recovery_shares {
+            out["recovery_keys"] = json!(rec.iter().map(|s| share_hex(s).expose().to_string()).collect::<Vec<_>>());
+            out["recovery_keys_base64"] =
+                json!(rec.iter().map(|s| share_base64(s).expose().to_string()).collect::<Vec<_>>());
+        }
+        out
     }
 }
 
@@ -98,7 +125,14 @@ impl Core {
     /// `sys/init`: creates the root key, the keyring, the shares and a root token. Leaves the
     /// node sealed, as OpenBao does with a Shamir seal.
     pub async fn initialize(&self, req: InitRequest) -> Result<InitResult> {
-        let _guard = self.lifecycle.lock().await;
+        let mut lc = self.lifecycle.lock().await;
+        let auto = lc.auto_seal.clone();
+        if auto.is_some() && req.recovery.is_none() {
+            return Err(CoreError::InvalidRequest(
+                "invalid recovery configuration: recovery_shares and recovery_threshold are required with an auto-seal"
+                    .into(),
+            ));
+        }
         if self.is_initialized().await? {
             return Err(CoreError::InvalidRequest("Vault is already initialized".into()));
         }
@@ -112,10 +146,24 @@ impl Core {
             self.physical.delete("core/keyring").await?;
         }
         let root_key = Key256::generate();
+        // With an auto-seal the provider wraps the root key and the recovery key, and the
+        // operator gets recovery shares; with Shamir the shares rebuild the unseal key.
+        let (shares, recovery, wrapped, stored_config) = match &auto {
+            None => {
+                let new = generate_shares(&req.config)?;
+                let wrapped = ShamirSeal::new(new.unseal_key.duplicate()).wrap(&root_key).await?;
+                (new.shares, None, wrapped, req.config.clone())
+            }
+            Some(seal) => {
+                let rec_config = req.recovery.clone().ok_or(CoreError::Internal("checked above".into()))?;
+                let rec = generate_shares(&rec_config)?;
+                let wrapped = seal.wrap(&root_key).await?;
+                let wrapped_recovery = seal.wrap(&rec.unseal_key).await?;
+                let stored = SealConfig { seal_type: seal.seal_type().to_string(), secret_shares: 1, secret_threshold: 1 };
+                (Vec::new(), Some((rec.shares, wrapped_recovery, rec_config)), wrapped, stored)
+            }
+        };
         self.barrier.initialize(&root_key).await?;
-        let new = generate_shares(&req.config)?;
-        let seal = ShamirSeal::new(new.unseal_key.duplicate());
-        let wrapped = seal.wrap(&root_key).await?;
 
         // Open the barrier once to create what must exist behind it.
         self.barrier.unseal(&root_key).await?;
@@ -131,9 +179,21 @@ impl Core {
 
         // The seal configuration is written last: it is what marks the node initialized.
         self.physical.put(ROOT_KEY_PATH, wrapped).await?;
-        self.physical.put(SEAL_CONFIG_PATH, req.config.to_json()).await?;
-        tracing::info!(shares = req.config.secret_shares, threshold = req.config.secret_threshold, "initialized");
-        Ok(InitResult { shares: new.shares, root_token })
+        let recovery_shares = match recovery {
+            None => None,
+            Some((rec_shares, wrapped_recovery, rec_config)) => {
+                self.physical.put(RECOVERY_KEY_PATH, wrapped_recovery).await?;
+                self.physical.put(RECOVERY_CONFIG_PATH, rec_config.to_json()).await?;
+                Some(rec_shares)
+            }
+        };
+        self.physical.put(SEAL_CONFIG_PATH, stored_config.to_json()).await?;
+        tracing::info!(seal = %stored_config.seal_type, "initialized");
+        if auto.is_some() {
+            // An auto-sealed node unseals itself right away, as OpenBao's does.
+            self.unseal_with_root_key(&mut lc, &root_key).await?;
+        }
+        Ok(InitResult { shares, recovery_shares, root_token })
     }
 
     /// `sys/unseal` with a key; `None` with `reset` clears the progress.
@@ -157,15 +217,78 @@ impl Core {
             ));
         };
         let share = decode_share(key)?;
-        let progress = lc.progress.get_or_insert_with(|| UnsealProgress::new(config.secret_threshold));
+        let threshold = match &lc.auto_seal {
+            None => config.secret_threshold,
+            Some(_) => self.recovery_config().await?.map(|c| c.secret_threshold).unwrap_or(1),
+        };
+        let progress = lc.progress.get_or_insert_with(|| UnsealProgress::new(threshold));
         // UnsealProgress resets itself where OpenBao does (a failed combine) and keeps the
         // progress for a share that is merely malformed.
         let Some(candidate) = progress.add(share)? else {
             return Ok(());
         };
         lc.progress = None;
-        let root_key = self.unwrap_root_key(candidate).await?;
+        let root_key = match lc.auto_seal.clone() {
+            None => self.unwrap_root_key(candidate).await?,
+            Some(seal) => {
+                // After a manual seal, an auto-sealed node unseals with its recovery shares.
+                self.check_recovery_key(&seal, &candidate).await?;
+                self.unwrap_with(&seal, ROOT_KEY_PATH).await?
+            }
+        };
         self.unseal_with_root_key(&mut lc, &root_key).await
+    }
+
+    /// Installs the auto-unseal provider (before serving).
+    pub async fn set_auto_seal(&self, seal: Arc<dyn Seal>) {
+        self.lifecycle.lock().await.auto_seal = Some(seal);
+    }
+
+    async fn recovery_config(&self) -> Result<Option<SealConfig>> {
+        match self.physical.get(RECOVERY_CONFIG_PATH).await? {
+            None => Ok(None),
+            Some(raw) => Ok(Some(SealConfig::from_json(&raw)?)),
+        }
+    }
+
+    async fn unwrap_with(&self, seal: &Arc<dyn Seal>, path: &str) -> Result<Key256> {
+        let wrapped = self
+            .physical
+            .get(path)
+            .await?
+            .ok_or_else(|| CoreError::Internal(format!("{path} is missing from storage")))?;
+        Ok(seal.unwrap(&wrapped).await?)
+    }
+
+    async fn check_recovery_key(&self, seal: &Arc<dyn Seal>, candidate: &Key256) -> Result<()> {
+        let stored = self.unwrap_with(seal, RECOVERY_KEY_PATH).await?;
+        let same = stored.expose().iter().zip(candidate.expose()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        if same {
+            Ok(())
+        } else {
+            Err(CoreError::InvalidRequest("invalid key: the recovery shares do not rebuild the recovery key".into()))
+        }
+    }
+
+    /// With an auto-seal: unseals from the provider if the node is initialized and sealed.
+    /// `Ok(false)`: nothing to do (no auto-seal, not initialized, or already unsealed).
+    pub async fn auto_unseal(&self) -> Result<bool> {
+        let mut lc = self.lifecycle.lock().await;
+        let Some(seal) = lc.auto_seal.clone() else { return Ok(false) };
+        let Some(config) = self.seal_config().await? else { return Ok(false) };
+        if !self.is_sealed() {
+            return Ok(false);
+        }
+        if config.seal_type != seal.seal_type() {
+            return Err(CoreError::InvalidRequest(format!(
+                "the stored seal is {:?} but the configured seal is {:?}: seal migration is not supported yet",
+                config.seal_type,
+                seal.seal_type()
+            )));
+        }
+        let root_key = self.unwrap_with(&seal, ROOT_KEY_PATH).await?;
+        self.unseal_with_root_key(&mut lc, &root_key).await?;
+        Ok(true)
     }
 
     async fn unwrap_root_key(&self, unseal_key: Key256) -> Result<Key256> {
@@ -249,22 +372,32 @@ impl Core {
     pub async fn seal_status(&self) -> Result<Map<String, Value>> {
         let config = self.seal_config().await?;
         let lc = self.lifecycle.lock().await;
-        let (t, n) = config.as_ref().map(|c| (c.secret_threshold, c.secret_shares)).unwrap_or((0, 0));
+        let auto = lc.auto_seal.clone();
+        let (t, n) = match (&auto, &config) {
+            (Some(_), Some(_)) => {
+                self.recovery_config().await?.map(|c| (c.secret_threshold, c.secret_shares)).unwrap_or((0, 0))
+            }
+            _ => config.as_ref().map(|c| (c.secret_threshold, c.secret_shares)).unwrap_or((0, 0)),
+        };
+        let seal_type = auto.as_ref().map(|s| s.seal_type()).unwrap_or("shamir");
         let (progress, nonce) =
             lc.progress.as_ref().map(|p| (p.progress(), p.nonce().to_string())).unwrap_or((0, String::new()));
         let mut m = obj([
-            ("type", json!("shamir")),
+            ("type", json!(seal_type)),
             ("initialized", json!(config.is_some())),
             ("sealed", json!(self.is_sealed())),
             ("t", json!(t)),
             ("n", json!(n)),
             ("progress", json!(progress)),
             ("nonce", json!(nonce)),
-            ("recovery_seal", json!(false)),
+            ("recovery_seal", json!(auto.is_some())),
             ("version", json!(API_VERSION)),
             ("commit_date", json!(option_env!("COFFER_COMMIT_DATE").unwrap_or(""))),
             ("migration", json!(false)),
         ]);
+        if auto.is_some() {
+            m.insert("recovery_seal_type".into(), json!("shamir"));
+        }
         if let Some(info) = self.cluster_info() {
             m.insert("cluster_name".into(), json!(info.name));
             m.insert("cluster_id".into(), json!(info.id));
