@@ -265,13 +265,14 @@ fn spawn_auto_unseal(core: Arc<Core>) {
                     return;
                 }
                 Ok(false) => return,
-                Err(crate::core::CoreError::Unavailable(e)) => {
-                    tracing::warn!(error = %e, "auto-unseal: seal provider unavailable; retrying in {delay:?}");
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "auto-unseal failed");
+                // A stored seal of another type needs a migration, not a retry.
+                Err(e) if e.to_string().contains("seal migration") => {
+                    tracing::error!(error = %e, "auto-unseal impossible");
                     return;
                 }
+                // HSM or KMS down, wrong PIN, key missing: the node stays sealed, says why in
+                // sys/seal-status, and unseals by itself once the provider is back.
+                Err(e) => tracing::warn!(error = %e, "auto-unseal failed; retrying in {delay:?}"),
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(10));

@@ -34,6 +34,8 @@ pub struct Lifecycle {
     active_since: Option<time::OffsetDateTime>,
     /// The auto-unseal provider (PKCS#11, AWS KMS) when one is configured; `None`: Shamir.
     auto_seal: Option<Arc<dyn Seal>>,
+    /// Why the last auto-unseal attempt failed (shown in `sys/seal-status` until it succeeds).
+    auto_unseal_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -286,9 +288,20 @@ impl Core {
                 seal.seal_type()
             )));
         }
-        let root_key = self.unwrap_with(&seal, ROOT_KEY_PATH).await?;
-        self.unseal_with_root_key(&mut lc, &root_key).await?;
-        Ok(true)
+        let attempt = match self.unwrap_with(&seal, ROOT_KEY_PATH).await {
+            Ok(root_key) => self.unseal_with_root_key(&mut lc, &root_key).await,
+            Err(e) => Err(e),
+        };
+        match attempt {
+            Ok(()) => {
+                lc.auto_unseal_error = None;
+                Ok(true)
+            }
+            Err(e) => {
+                lc.auto_unseal_error = Some(e.to_string());
+                Err(e)
+            }
+        }
     }
 
     async fn unwrap_root_key(&self, unseal_key: Key256) -> Result<Key256> {
@@ -397,6 +410,10 @@ impl Core {
         ]);
         if auto.is_some() {
             m.insert("recovery_seal_type".into(), json!("shamir"));
+        }
+        if let Some(e) = &lc.auto_unseal_error {
+            // Coffer's addition: why an auto-sealed node is still sealed.
+            m.insert("auto_unseal_error".into(), json!(e));
         }
         if let Some(info) = self.cluster_info() {
             m.insert("cluster_name".into(), json!(info.name));
