@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use aws_sdk_kms::config::retry::RetryConfig;
 use aws_sdk_kms::config::timeout::TimeoutConfig;
 use aws_sdk_kms::config::{BehaviorVersion, Region};
-use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType};
 use aws_sdk_kms::Client;
@@ -65,8 +65,10 @@ enum Stage {
 enum Failure {
     /// Network, timeout, throttling, KMS 5xx: retry later.
     Transient(String),
-    /// The request was not accepted as coming from valid, authorized credentials.
+    /// The request's signature or credentials were not accepted (authentication).
     Credentials(String),
+    /// Authenticated, but IAM or the key policy does not allow the call (authorization).
+    Denied(String),
     /// The key is missing, disabled, pending deletion, or of the wrong kind.
     Key(String),
     /// KMS refused the ciphertext (altered, or from another key).
@@ -78,7 +80,7 @@ fn classify<E>(err: &SdkError<E, aws_sdk_kms::config::http::HttpResponse>) -> Fa
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let detail = || DisplayErrorContext(err).to_string();
+    let detail = || error_chain(err);
     match err {
         SdkError::TimeoutError(_) => Failure::Transient(format!("timed out: {}", detail())),
         SdkError::DispatchFailure(d) if d.is_user() => Failure::Other(detail()),
@@ -86,8 +88,13 @@ where
         SdkError::ResponseError(r) if r.raw().status().is_server_error() => Failure::Transient(detail()),
         SdkError::ServiceError(s) => {
             let status = s.raw().status().as_u16();
-            let code = s.err().code().unwrap_or("");
-            let text = match s.err().message() {
+            // KMS answers JSON; gateways and moto's auth layer answer the AWS XML error form,
+            // which the SDK cannot parse: read its <Code> and <Message> then.
+            let body = s.raw().body().bytes().and_then(|b| std::str::from_utf8(b).ok());
+            let xml = |tag| body.and_then(|b| xml_text(b, tag));
+            let code = s.err().code().or_else(|| xml("Code")).unwrap_or("");
+            let message = s.err().message().or_else(|| xml("Message"));
+            let text = match message {
                 Some(m) if !code.is_empty() => format!("{code}: {m}"),
                 Some(m) => format!("HTTP {status}: {m}"),
                 None if !code.is_empty() => code.to_string(),
@@ -111,8 +118,8 @@ where
                 | "IncompleteSignature"
                 | "MissingAuthenticationToken"
                 | "ExpiredTokenException"
-                | "AccessDeniedException"
-                | "AccessDenied" => Failure::Credentials(text),
+                | "ExpiredToken" => Failure::Credentials(text),
+                "AccessDeniedException" | "AccessDenied" => Failure::Denied(text),
                 "NotFoundException"
                 | "DisabledException"
                 | "KMSInvalidStateException"
@@ -139,6 +146,12 @@ fn to_seal_error(op: &str, key: &str, failure: Failure, stage: Stage) -> SealErr
         (Failure::Credentials(m), Stage::Operation) => {
             SealError::Backend(format!("AWS KMS refused the credentials for {op} of key {key}: {m}"))
         }
+        (Failure::Denied(m), Stage::Startup) => SealError::InvalidConfig(format!(
+            "awskms: AWS KMS denied {op} on key {key} (IAM policy or key policy): {m}"
+        )),
+        (Failure::Denied(m), Stage::Operation) => {
+            SealError::Backend(format!("AWS KMS denied {op} on key {key} (IAM policy or key policy): {m}"))
+        }
         (Failure::Key(m), Stage::Startup) => {
             SealError::InvalidConfig(format!("awskms: kms_key_id {key} cannot be used: {m}"))
         }
@@ -146,6 +159,29 @@ fn to_seal_error(op: &str, key: &str, failure: Failure, stage: Stage) -> SealErr
         (Failure::Ciphertext, _) => SealError::WrongKey,
         (Failure::Other(m), _) => SealError::Backend(format!("AWS KMS {op} of key {key} failed: {m}")),
     }
+}
+
+/// An error and its sources, `: `-joined (the SDK's Display is only the outermost layer).
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let s = e.to_string();
+        if !text.ends_with(&s) {
+            text.push_str(": ");
+            text.push_str(&s);
+        }
+        source = e.source();
+    }
+    text
+}
+
+/// The text of the first `<tag>` element of an XML error body.
+fn xml_text<'a>(body: &'a str, tag: &str) -> Option<&'a str> {
+    let open = format!("<{tag}>");
+    let start = body.find(&open)? + open.len();
+    let len = body[start..].find("</")?;
+    Some(body[start..start + len].trim()).filter(|t| !t.is_empty())
 }
 
 fn kms_error<E>(
@@ -333,5 +369,106 @@ impl Seal for AwsKmsSeal {
                 .map_err(|_| SealError::WrongKey)?,
         );
         Key256::from_slice(&root).ok_or_else(|| SealError::Backend("unwrapped root key is not 32 bytes".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_kms::config::http::HttpResponse;
+    use aws_sdk_kms::error::{ConnectorError, ErrorMetadata};
+    use aws_sdk_kms::operation::describe_key::DescribeKeyError;
+
+    type Err = SdkError<DescribeKeyError, HttpResponse>;
+
+    fn service(status: u16, code: Option<&str>, body: &str) -> Err {
+        let mut meta = ErrorMetadata::builder().message("the message");
+        if let Some(c) = code {
+            meta = meta.code(c);
+        }
+        let resp = HttpResponse::new(status.try_into().expect("status"), body.to_string().into());
+        SdkError::service_error(DescribeKeyError::generic(meta.build()), resp)
+    }
+
+    fn at(stage: Stage, err: Err) -> SealError {
+        kms_error("DescribeKey", "arn:k", err, stage)
+    }
+
+    fn is_unavailable(e: &SealError) -> bool {
+        matches!(e, SealError::Unavailable(_))
+    }
+
+    /// Outages and overload are retryable (Unavailable) at any stage: network errors,
+    /// timeouts, KMS throttling and internal errors, any 5xx or 429 whatever the body.
+    #[test]
+    fn transient_failures_are_unavailable() {
+        for stage in [Stage::Startup, Stage::Operation] {
+            let refused = SdkError::dispatch_failure(ConnectorError::io("connection refused".into()));
+            assert!(is_unavailable(&at(stage, refused)));
+            assert!(is_unavailable(&at(stage, SdkError::timeout_error("slow"))));
+            for code in
+                ["ThrottlingException", "KMSInternalException", "DependencyTimeoutException", "KeyUnavailableException"]
+            {
+                assert!(is_unavailable(&at(stage, service(400, Some(code), ""))), "{code}");
+            }
+            assert!(is_unavailable(&at(stage, service(503, None, "<html>bad gateway</html>"))));
+            assert!(is_unavailable(&at(stage, service(429, None, ""))));
+        }
+    }
+
+    /// Credentials and key problems are configuration errors at startup and Backend errors
+    /// later, and say which; the code and message of AWS are in the text.
+    #[test]
+    fn credentials_denials_and_key_problems() {
+        let e = at(Stage::Startup, service(400, Some("UnrecognizedClientException"), ""));
+        assert!(
+            matches!(&e, SealError::InvalidConfig(m) if m.contains("refused the credentials") && m.contains("UnrecognizedClientException: the message")),
+            "{e:?}"
+        );
+        let e = at(Stage::Operation, service(400, Some("ExpiredTokenException"), ""));
+        assert!(matches!(&e, SealError::Backend(m) if m.contains("refused the credentials")), "{e:?}");
+        let e = at(Stage::Startup, service(400, Some("AccessDeniedException"), ""));
+        assert!(matches!(&e, SealError::InvalidConfig(m) if m.contains("denied DescribeKey")), "{e:?}");
+        let e = at(Stage::Startup, service(400, Some("NotFoundException"), ""));
+        assert!(matches!(&e, SealError::InvalidConfig(m) if m.contains("NotFoundException")), "{e:?}");
+        let e = at(Stage::Operation, service(400, Some("DisabledException"), ""));
+        assert!(matches!(&e, SealError::Backend(m) if m.contains("DisabledException")), "{e:?}");
+    }
+
+    /// An XML error body (STS-style, as moto's signature check and some proxies send) is
+    /// read for its code: a bad signature is a credentials error, not an opaque HTTP 403.
+    #[test]
+    fn xml_error_bodies_are_read() {
+        let body = "<?xml version=\"1.0\"?><ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code>\
+                    <Message>The request signature we calculated does not match</Message></Error></Errors></ErrorResponse>";
+        let resp = HttpResponse::new(403u16.try_into().expect("status"), body.to_string().into());
+        let err: Err = SdkError::service_error(DescribeKeyError::generic(ErrorMetadata::builder().build()), resp);
+        let e = at(Stage::Startup, err);
+        assert!(
+            matches!(&e, SealError::InvalidConfig(m)
+            if m.contains("refused the credentials") && m.contains("SignatureDoesNotMatch: The request signature")),
+            "{e:?}"
+        );
+        // A bare 403 without a readable body still reads as a credentials problem.
+        let e = at(Stage::Startup, service(403, None, ""));
+        assert!(matches!(&e, SealError::InvalidConfig(m) if m.contains("refused the credentials")), "{e:?}");
+    }
+
+    /// KMS refusing a ciphertext is WrongKey (an altered blob or another key's data key).
+    #[test]
+    fn refused_ciphertext_is_wrong_key() {
+        for code in ["InvalidCiphertextException", "IncorrectKeyException"] {
+            assert_eq!(at(Stage::Operation, service(400, Some(code), "")), SealError::WrongKey);
+        }
+    }
+
+    /// Error texts join the error's sources instead of the SDK's bare outer layer.
+    #[test]
+    fn error_text_has_the_cause() {
+        let refused = SdkError::<DescribeKeyError, HttpResponse>::dispatch_failure(ConnectorError::io(
+            "tcp connect error: Connection refused".into(),
+        ));
+        let e = at(Stage::Operation, refused);
+        assert!(e.to_string().contains("Connection refused"), "{e}");
     }
 }
