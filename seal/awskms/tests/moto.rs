@@ -7,7 +7,7 @@ use coffer_hardening::secret::Key256;
 use coffer_seal::testing::conformance;
 use coffer_seal::{Seal, SealError};
 use coffer_seal_awskms::{blob, AwsKmsConfig, AwsKmsSeal};
-use common::{config_for, iam_call, shorten, stanza, xml_field, Moto};
+use common::{config_for, iam_call, shorten, stanza, xml_field, Moto, Proxy};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -323,4 +323,26 @@ async fn t50_credentials_checked_by_moto() {
     shorten(&mut cfg);
     let from_file = AwsKmsSeal::new(cfg).await.expect("keys from the shared file");
     assert_eq!(from_file.unwrap(&stored).await.expect("unwrap").expose(), root.expose());
+}
+
+/// The same seal instance recovers when KMS comes back: Unavailable while the network path is
+/// cut (its pooled connections dropped), then wrap and unwrap work again with no rebuild.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t32_same_seal_recovers_after_outage() {
+    let moto = Moto::start();
+    let arn = moto.create_key().await;
+    let mut proxy = Proxy::start(moto.port).await;
+    let s = AwsKmsSeal::new(config_for(&proxy.endpoint(), &arn, &[])).await.expect("seal via proxy");
+    let root = Key256::generate();
+    let stored = s.wrap(&root).await.expect("wrap");
+
+    proxy.cut();
+    for _ in 0..3 {
+        let e = s.unwrap(&stored).await.expect_err("while cut");
+        assert!(matches!(e, SealError::Unavailable(_)), "{e:?}");
+    }
+    proxy.restore().await;
+    assert_eq!(s.unwrap(&stored).await.expect("unwrap after outage").expose(), root.expose());
+    let again = s.wrap(&root).await.expect("wrap after outage");
+    assert_eq!(s.unwrap(&again).await.expect("unwrap").expose(), root.expose());
 }

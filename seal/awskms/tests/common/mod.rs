@@ -211,3 +211,56 @@ pub fn xml_field(xml: &str, tag: &str) -> String {
     let end = xml[start..].find(&close).expect(tag) + start;
     xml[start..end].to_string()
 }
+
+/// A TCP proxy on a fixed loopback port in front of `target`, that can be cut (listener closed,
+/// open connections dropped) and restored on the same port: a KMS outage and its end, seen
+/// by a client that keeps its connection pool.
+pub struct Proxy {
+    pub port: u16,
+    target: u16,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Proxy {
+    pub async fn start(target: u16) -> Proxy {
+        let mut p = Proxy { port: free_port(), target, task: None };
+        p.restore().await;
+        p
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn cut(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+
+    pub async fn restore(&mut self) {
+        self.cut();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await.expect("proxy bind");
+        let target = self.target;
+        self.task = Some(tokio::spawn(async move {
+            // Connections live in this set: aborting the accept loop drops them all.
+            let mut conns = tokio::task::JoinSet::new();
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    break;
+                };
+                conns.spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+            }
+        }));
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
