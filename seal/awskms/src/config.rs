@@ -175,12 +175,13 @@ impl AwsKmsConfig {
         };
 
         let env_endpoint = if disallow_env { None } else { env_var(env, "AWS_KMS_ENDPOINT") };
-        let endpoint = env_endpoint.or(attr_str(attrs, "endpoint")?);
-        if let Some(ep) = &endpoint {
-            if !(ep.starts_with("https://") || ep.starts_with("http://")) {
-                return Err(invalid(format!("awskms: endpoint {ep:?} must be an http:// or https:// URL")));
-            }
-        }
+        let endpoint = match env_endpoint.or(attr_str(attrs, "endpoint")?) {
+            None => None,
+            Some(ep) if ep.starts_with("https://") || ep.starts_with("http://") => Some(ep),
+            // A bare host name gets https://, as the Go SDK behind OpenBao does.
+            Some(ep) if !ep.contains("://") && !ep.contains(char::is_whitespace) => Some(format!("https://{ep}")),
+            Some(ep) => return Err(invalid(format!("awskms: endpoint {ep:?} must be an http:// or https:// URL"))),
+        };
 
         let profile = attr_str(attrs, "shared_creds_profile")?
             .or_else(|| env_var(env, "AWS_PROFILE"))
@@ -576,8 +577,16 @@ mod tests {
         assert!(!parse(base(json!("false")), &[]).expect("p").disabled);
         assert!(parse(base(json!("yes")), &[]).is_err());
         assert!(parse(json!({"kms_key_id": ["k"], "access_key": "a", "secret_key": "s"}), &[]).is_err());
-        assert!(parse(json!({"kms_key_id": "k", "access_key": "a", "secret_key": "s", "endpoint": "kms.local"}), &[])
-            .is_err());
+        let ep = |e: &str| {
+            parse(json!({"kms_key_id": "k", "access_key": "a", "secret_key": "s", "endpoint": e}), &[])
+                .map(|c| c.endpoint)
+        };
+        assert_eq!(
+            ep("kms.eu-west-1.amazonaws.com").expect("bare host"),
+            Some("https://kms.eu-west-1.amazonaws.com".to_string())
+        );
+        assert!(ep("ftp://kms.local").is_err());
+        assert!(ep("kms local").is_err());
     }
 
     /// Debug of a config never shows a secret.
