@@ -303,6 +303,24 @@ impl Pkcs11Config {
         })
     }
 
+    /// A copy (the PIN included), e.g. to build the seal again after `Pkcs11Seal::new`
+    /// answered `Unavailable`.
+    pub fn duplicate(&self) -> Self {
+        Pkcs11Config {
+            lib: self.lib.clone(),
+            slot: self.slot,
+            token_label: self.token_label.clone(),
+            pin: SecretString::new(self.pin.expose().to_owned()),
+            key_label: self.key_label.clone(),
+            key_id: self.key_id.clone(),
+            mechanism: self.mechanism,
+            rsa_oaep_hash: self.rsa_oaep_hash,
+            generate_key: self.generate_key,
+            disabled: self.disabled,
+            max_parallel: self.max_parallel,
+        }
+    }
+
     fn pin(attrs: &Map<String, Value>, env: &dyn Fn(&str) -> Option<String>) -> Result<SecretString, SealError> {
         if let Some(s) = from_env(env, "PIN") {
             return Ok(SecretString::new(s.value));
@@ -436,6 +454,10 @@ mod tests {
         assert_eq!(c.key_id, Some(vec![0xff]));
         assert_eq!(c.slot, Some(3));
         assert!(c.generate_key);
+        // Enabled by environment alone (BAO_SEAL_TYPE=pkcs11 without a stanza).
+        let c = Pkcs11Config::from_attrs(&Map::new(), &env).expect("env only");
+        assert_eq!(c.lib, PathBuf::from("/env.so"));
+        assert_eq!(c.duplicate().pin.expose(), "env-pin");
     }
 
     /// Each missing or malformed field is named in the error; the PIN never appears.

@@ -770,6 +770,11 @@ impl Pkcs11Seal {
         Ok(Pkcs11Seal { inner })
     }
 
+    /// [`Pkcs11Seal::new`] on a blocking thread, for async callers.
+    pub async fn connect(cfg: Pkcs11Config) -> Result<Self, SealError> {
+        blocking(move || Pkcs11Seal::new(cfg)).await
+    }
+
     /// The checked configuration this seal runs with.
     pub fn config(&self) -> &Pkcs11Config {
         &self.inner.cfg

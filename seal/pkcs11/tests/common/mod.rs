@@ -86,8 +86,16 @@ fn new_token(dir: &Path, label: &str) -> (HashMap<String, String>, Token) {
 pub fn store() -> &'static Store {
     static STORE: OnceLock<Store> = OnceLock::new();
     STORE.get_or_init(|| {
-        let missing: Vec<&str> =
-            [LIB, "/usr/bin/softhsm2-util"].into_iter().filter(|p| !Path::new(p).exists()).collect();
+        // SOFTHSM2_LIB: another library path (the script reads it too).
+        let lib = std::env::var("SOFTHSM2_LIB").unwrap_or_else(|_| LIB.to_string());
+        let util = Command::new("softhsm2-util").arg("--version").output();
+        let mut missing = Vec::new();
+        if !Path::new(&lib).exists() {
+            missing.push(lib.clone());
+        }
+        if !util.map(|o| o.status.success()).unwrap_or(false) {
+            missing.push("softhsm2-util on PATH".to_string());
+        }
         assert!(
             missing.is_empty(),
             "SoftHSM2 is required for the PKCS#11 seal tests and is not installed (missing: {}). \
@@ -98,7 +106,7 @@ pub fn store() -> &'static Store {
         let (vars, main) = new_token(dir.path(), "coffer-main");
         let (_, pin_test) = new_token(dir.path(), "coffer-pin-test");
         let (_, twin) = new_token(dir.path(), "coffer-twin");
-        assert_eq!(vars["BAO_HSM_LIB"], LIB);
+        assert_eq!(vars["BAO_HSM_LIB"], lib);
         let conf = PathBuf::from(&vars["SOFTHSM2_CONF"]);
         // Edition 2021: set_var is safe; no PKCS#11 call has run yet in this process.
         std::env::set_var("SOFTHSM2_CONF", &conf);
