@@ -386,16 +386,8 @@ pub fn verify_with<R: BufRead>(reader: R, opts: &VerifyOptions<'_>) -> Result<Ve
                         };
                         break;
                     }
-                } else if link.seq == 1 {
-                    if link.prev == phash {
-                        report.restarts += 1;
-                    } else if link.prev == [0; 32] {
-                        report.finding = found(rec.line, FindingKind::UnlinkedRestart);
-                        break;
-                    } else {
-                        report.finding = found(pline, FindingKind::Edited);
-                        break;
-                    }
+                } else if link.seq == 1 && link.prev == phash {
+                    report.restarts += 1;
                 } else if link.seq > plink.seq + 1 {
                     let expected = plink.seq + 1;
                     // A gap: deleted, unless the missing lines turn up later (reordered).
@@ -421,16 +413,20 @@ pub fn verify_with<R: BufRead>(reader: R, opts: &VerifyOptions<'_>) -> Result<Ve
                     };
                     break;
                 } else {
-                    // Going backwards: a copy of an earlier line, or a line moved back.
+                    // Going backwards: a copy of an earlier line, a line moved back, or a restart
+                    // at seq 1 that does not link.
                     let replay = next_link.is_some_and(|n| n.seq == plink.seq + 1 && n.prev == phash);
-                    report.finding = if replay || link.seq == plink.seq {
-                        found(rec.line, FindingKind::Inserted(InsertedHow::ReplayedSeq(link.seq)))
+                    let kind = if replay || link.seq == plink.seq {
+                        FindingKind::Inserted(InsertedHow::ReplayedSeq(link.seq))
+                    } else if link.seq == 1 && link.prev == [0; 32] {
+                        FindingKind::UnlinkedRestart
+                    } else if link.seq == 1 {
+                        report.finding = found(pline, FindingKind::Edited);
+                        break;
                     } else {
-                        found(
-                            rec.line,
-                            FindingKind::Reordered { seq: link.seq, other_seq: plink.seq, other_line: pline },
-                        )
+                        FindingKind::Reordered { seq: link.seq, other_seq: plink.seq, other_line: pline }
                     };
+                    report.finding = found(rec.line, kind);
                     break;
                 }
             }
