@@ -246,6 +246,8 @@ class Server:
     proc: Optional[subprocess.Popen] = None
     root_token: Optional[str] = None
     keys: list = field(default_factory=list)
+    #: Extra environment variables for the server process (e.g. an HSM's PIN).
+    server_env: dict = field(default_factory=dict)
     _log_handle: Any = None
 
     def __post_init__(self) -> None:
@@ -357,7 +359,7 @@ class Server:
             stdout=self._log_handle,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=clean_env(self.home),
+            env=clean_env(self.home, **self.server_env),
             cwd=self.workdir,
             start_new_session=True,  # a Ctrl-C on pytest must not hit it first
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,

@@ -70,7 +70,7 @@ impl InitRequest {
         };
         // With an auto-seal the unseal shares are not used; OpenBao accepts their absence.
         let config = match (shares, threshold, &recovery) {
-            (None, None, Some(_)) => SealConfig::shamir(1, 1)?,
+            (None | Some(0), None | Some(0), Some(_)) => SealConfig::shamir(1, 1)?,
             (s, t, _) => SealConfig::shamir(s.unwrap_or(0), t.unwrap_or(0))?,
         };
         Ok(InitRequest { config, recovery, root_token_id: None })
