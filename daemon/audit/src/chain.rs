@@ -25,7 +25,7 @@ use std::io::BufRead;
 use sha2::{Digest, Sha256};
 
 use crate::error::AuditError;
-use crate::salt::{hmac_sha256, Salt};
+use crate::salt::{hmac_sha256_parts, Salt};
 
 const MEMBER: &[u8] = b",\"coffer_chain\":{\"seq\":";
 const MAC_DOMAIN: &[u8] = b"coffer-audit-chain-v1";
@@ -63,12 +63,7 @@ impl ChainKey {
     }
 
     fn mac(&self, seq: u64, prev: &[u8; 32], content: &[u8]) -> [u8; 32] {
-        let mut msg = Vec::with_capacity(MAC_DOMAIN.len() + 8 + 32 + content.len());
-        msg.extend_from_slice(MAC_DOMAIN);
-        msg.extend_from_slice(&seq.to_be_bytes());
-        msg.extend_from_slice(prev);
-        msg.extend_from_slice(content);
-        hmac_sha256(&self.0, &msg)
+        hmac_sha256_parts(&self.0, &[MAC_DOMAIN, &seq.to_be_bytes(), prev, content])
     }
 }
 
@@ -212,6 +207,32 @@ pub struct VerifyReport {
 impl VerifyReport {
     pub fn is_intact(&self) -> bool {
         self.finding.is_none()
+    }
+}
+
+/// One line for `coffer audit verify`: the finding, or what was checked.
+impl std::fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(finding) = &self.finding {
+            return write!(f, "TAMPERED: {finding}");
+        }
+        match (self.first_seq, self.last) {
+            (Some(first), Some(last)) => {
+                write!(f, "intact: {} lines, seq {first}..{}", self.lines, last.seq)?;
+                if !self.starts_at_genesis {
+                    write!(f, " (continues an earlier file: verify the rotated files together, oldest first)")?;
+                }
+                if self.restarts > 0 {
+                    write!(f, ", {} linked restart(s)", self.restarts)?;
+                }
+                if self.macs_checked {
+                    write!(f, ", HMACs verified")
+                } else {
+                    write!(f, ", links verified (HMACs not checked: no key)")
+                }
+            }
+            _ => write!(f, "intact: empty log"),
+        }
     }
 }
 

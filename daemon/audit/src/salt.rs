@@ -57,12 +57,19 @@ impl std::fmt::Debug for Salt {
 }
 
 pub(crate) fn hmac_sha256(key: &[u8], input: &[u8]) -> [u8; 32] {
+    hmac_sha256_parts(key, &[input])
+}
+
+/// HMAC-SHA256 over the concatenation of `parts`, without copying them together.
+pub(crate) fn hmac_sha256_parts(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
     let mut mac = match HmacSha256::new_from_slice(key) {
         Ok(m) => m,
         Err(_) => unreachable_hmac(),
     };
-    mac.update(input);
+    for p in parts {
+        mac.update(p);
+    }
     mac.finalize().into_bytes().into()
 }
 
