@@ -12,6 +12,7 @@
 //! `network::Transport` for clustering to fill in.
 #![forbid(unsafe_code)]
 
+mod cache;
 mod db;
 mod error;
 mod kv;
@@ -25,6 +26,7 @@ mod types;
 #[cfg(test)]
 mod tests;
 
+use crate::cache::ReadCache;
 use crate::db::{raft_key, CF_RAFT};
 use crate::error::{from_check_leader, from_fatal, from_initialize, not_initialized, stopped};
 use crate::log_store::LogStore;
@@ -136,6 +138,7 @@ pub(crate) fn node_id_for(name: &str) -> NodeId {
 struct Running {
     raft: Raft,
     db: Arc<rocksdb::DB>,
+    cache: Arc<ReadCache>,
     proposer: Proposer,
 }
 
@@ -215,6 +218,7 @@ impl RaftStorage {
         let stats = Arc::new(Stats::default());
         let log_store = LogStore::new(db.clone(), stats.clone());
         let state_machine = StateMachine::load(db.clone(), stats.clone())?;
+        let cache = state_machine.cache();
         let network = Network::new(Arc::new(NoTransport));
         let raft = Raft::new(identity.id, Arc::new(raft_config()?), network, log_store, state_machine)
             .await
@@ -226,7 +230,7 @@ impl RaftStorage {
             node_name: identity.name,
             node_id: identity.id,
             stats,
-            running: RwLock::new(Some(Running { raft, db, proposer })),
+            running: RwLock::new(Some(Running { raft, db, cache, proposer })),
             shutdown_gate: tokio::sync::Mutex::new(()),
         }))
     }
@@ -363,7 +367,7 @@ impl RaftStorage {
     pub async fn shutdown(&self) -> Result<()> {
         let _gate = self.shutdown_gate.lock().await;
         let taken = self.running.write().unwrap_or_else(|p| p.into_inner()).take();
-        let Some(Running { raft, db, proposer }) = taken else { return Ok(()) };
+        let Some(Running { raft, db, proposer, .. }) = taken else { return Ok(()) };
         drop(proposer);
         let stopped = raft.shutdown().await;
         drop(raft);
@@ -415,8 +419,15 @@ impl RaftStorage {
 impl Backend for RaftStorage {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         check_key(key)?;
-        let db = self.running()?.db;
-        Ok(kv::get(&db, key)?)
+        let Running { db, cache, .. } = self.running()?;
+        match cache.get(key) {
+            Ok(hit) => Ok(hit),
+            Err(miss) => {
+                let value = kv::get(&db, key)?;
+                cache.store(miss, key, &value);
+                Ok(value)
+            }
+        }
     }
 
     async fn put(&self, key: &str, value: Vec<u8>) -> Result<()> {

@@ -9,6 +9,7 @@
 //! (a RocksDB snapshot) serialized with bincode as [`SnapshotPayload`]. Building one records its
 //! meta in `sm/snapshot_meta`; `get_current_snapshot` then serializes a fresh consistent view,
 //! which covers at least as much as the last snapshot built or installed.
+use crate::cache::ReadCache;
 use crate::db::{self, cf, sm_key, CF_KV, CF_SM};
 use crate::error::{to_raft, Error, Result};
 use crate::types::{
@@ -37,6 +38,7 @@ const SNAPSHOT_FORMAT: u32 = 1;
 
 pub(crate) struct StateMachine {
     db: Arc<DB>,
+    cache: Arc<ReadCache>,
     last_applied: Option<LogId>,
     membership: StoredMembership,
     stats: Arc<Stats>,
@@ -51,7 +53,12 @@ impl StateMachine {
     pub(crate) fn load(db: Arc<DB>, stats: Arc<Stats>) -> Result<Self> {
         let last_applied: Option<LogId> = db::get::<Option<LogId>>(&db, CF_SM, sm_key::LAST_APPLIED)?.flatten();
         let membership: StoredMembership = db::get(&db, CF_SM, sm_key::MEMBERSHIP)?.unwrap_or_default();
-        Ok(StateMachine { db, last_applied, membership, stats })
+        Ok(StateMachine { db, cache: Arc::new(ReadCache::default()), last_applied, membership, stats })
+    }
+
+    /// The read cache this state machine keeps current.
+    pub(crate) fn cache(&self) -> Arc<ReadCache> {
+        self.cache.clone()
     }
 
     fn apply_entries(&mut self, entries: impl IntoIterator<Item = Entry>) -> Result<Vec<Response>> {
@@ -60,14 +67,22 @@ impl StateMachine {
         let mut replies = Vec::new();
         let mut last = None;
         let mut membership = None;
+        // Held until the batch is written: readers of the keys below wait for the new values.
+        let mut cache = self.cache.write();
         for e in entries {
             match e.payload {
                 EntryPayload::Blank => {}
                 EntryPayload::Normal(req) => {
                     for op in req.ops {
                         match op {
-                            Op::Put { key, value } => batch.put_cf(kv, key.as_bytes(), value),
-                            Op::Delete { key } => batch.delete_cf(kv, key.as_bytes()),
+                            Op::Put { key, value } => {
+                                cache.invalidate(&key);
+                                batch.put_cf(kv, key.as_bytes(), value)
+                            }
+                            Op::Delete { key } => {
+                                cache.invalidate(&key);
+                                batch.delete_cf(kv, key.as_bytes())
+                            }
                         }
                     }
                 }
@@ -83,6 +98,7 @@ impl StateMachine {
             batch.put_cf(sm, sm_key::MEMBERSHIP, db::encode(m)?);
         }
         self.db.write_opt(batch, &WriteOptions::default())?;
+        drop(cache);
         self.last_applied = Some(last);
         if let Some(m) = membership {
             self.membership = m;
@@ -118,7 +134,10 @@ impl StateMachine {
         batch.put_cf(sm, sm_key::LAST_APPLIED, db::encode(&payload.last_applied)?);
         batch.put_cf(sm, sm_key::MEMBERSHIP, db::encode(&payload.membership)?);
         batch.put_cf(sm, sm_key::SNAPSHOT_META, db::encode(meta)?);
+        let mut cache = self.cache.write();
+        cache.clear();
         self.db.write_opt(batch, &db::sync_write())?;
+        drop(cache);
         self.last_applied = payload.last_applied;
         self.membership = payload.membership;
         Ok(())
