@@ -107,12 +107,16 @@ impl Api {
             Ok(d) => d,
             Err(resp) => return resp,
         };
-        let mut request = ClientRequest::new(operation, path);
-        request.data = data;
-        request.query = query;
-        request.client_token = token;
-        request.wrap_ttl = wrap_ttl;
-        request.remote_addr = peer;
+        let request = ClientRequest {
+            id: request_id(),
+            operation,
+            path,
+            data,
+            query,
+            client_token: token,
+            wrap_ttl,
+            remote_addr: peer,
+        };
         let id = request.id.clone();
         match self.core.handle(request).await {
             Ok(reply) => reply_response(&id, &reply),
@@ -199,6 +203,12 @@ impl Api {
         }
         self.seal_status().await
     }
+}
+
+/// A random (version 4) UUID for the request, from the thread-local CSPRNG: `Uuid::new_v4`
+/// asks the kernel (a `getrandom` syscall) for every request.
+fn request_id() -> String {
+    uuid::Builder::from_random_bytes(rand::random::<[u8; 16]>()).into_uuid().to_string()
 }
 
 fn client_token(headers: &hyper::HeaderMap) -> Option<String> {
@@ -372,6 +382,18 @@ mod tests {
         assert!(parse_object(&Bytes::from_static(b"{\"a\":1}")).is_ok());
         assert!(parse_object(&Bytes::from_static(b"\"str\"")).is_err());
         assert!(parse_object(&Bytes::from_static(b"{bad")).is_err());
+    }
+
+    #[test]
+    fn request_ids_are_distinct_v4_uuids() {
+        let a = request_id();
+        let b = request_id();
+        assert_ne!(a, b);
+        for id in [&a, &b] {
+            let u = uuid::Uuid::parse_str(id).expect("uuid");
+            assert_eq!(u.get_version(), Some(uuid::Version::Random));
+            assert_eq!(u.get_variant(), uuid::Variant::RFC4122);
+        }
     }
 
     #[test]
