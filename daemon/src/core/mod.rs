@@ -269,11 +269,18 @@ impl Core {
             Some((token, entry))
         };
 
-        // Create or update: a write to a path that does not exist needs `create`.
+        let acl = match &caller {
+            Some((_, entry)) => Some(self.policies.acl(&entry.policies).await?),
+            None => None,
+        };
+
+        // Create or update: a write to a path that does not exist needs `create`. A KV mount
+        // handles both alike, so when the ACL allows everything (root) the answer could change
+        // nothing and the existence read is skipped.
         if req.operation == Operation::Update {
             let backend: Option<&dyn LogicalBackend> = match &mount.handler {
                 Handler::Backend(b) => Some(b.as_ref()),
-                Handler::Kv(b) => Some(b.as_ref()),
+                Handler::Kv(b) if !acl.as_ref().is_some_and(|a| a.is_root()) => Some(b.as_ref()),
                 _ => None,
             };
             if let Some(b) = backend {
@@ -285,9 +292,8 @@ impl Core {
         }
 
         // Authorization.
-        let acl = match &caller {
-            Some((_, entry)) => {
-                let acl = self.policies.acl(&entry.policies).await?;
+        let acl = match (&caller, acl) {
+            (Some((_, entry)), Some(acl)) => {
                 // The UI mounts listing filters by the token's access itself, as in OpenBao.
                 let self_filtering = req.path.starts_with("sys/internal/ui/mounts");
                 if !self_filtering && !self.allowed(&acl, &req, entry)? {
@@ -295,7 +301,7 @@ impl Core {
                 }
                 Some(acl)
             }
-            None => None,
+            _ => None,
         };
 
         let reply = match &mount.handler {
