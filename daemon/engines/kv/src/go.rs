@@ -8,23 +8,63 @@ pub fn rfc3339_nano(unix_nanos: i64) -> String {
     let Ok(t) = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_nanos)) else {
         return String::new();
     };
-    let mut out = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
-    let nanos = t.nanosecond();
-    if nanos != 0 {
-        let frac = format!("{nanos:09}");
-        out.push('.');
-        out.push_str(frac.trim_end_matches('0'));
+    if !(0..=9999).contains(&t.year()) {
+        let mut out = format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        );
+        push_fraction(&mut out, t.nanosecond());
+        out.push('Z');
+        return out;
     }
+    // Every response of a KV v2 secret carries such times: digits are written directly rather
+    // than through `format!`.
+    let mut out = String::with_capacity(30);
+    push_digits(&mut out, t.year() as u32, 4);
+    out.push('-');
+    push_digits(&mut out, u32::from(u8::from(t.month())), 2);
+    out.push('-');
+    push_digits(&mut out, u32::from(t.day()), 2);
+    out.push('T');
+    push_digits(&mut out, u32::from(t.hour()), 2);
+    out.push(':');
+    push_digits(&mut out, u32::from(t.minute()), 2);
+    out.push(':');
+    push_digits(&mut out, u32::from(t.second()), 2);
+    push_fraction(&mut out, t.nanosecond());
     out.push('Z');
     out
+}
+
+/// `.` and the nanoseconds without trailing zeros; nothing when they are zero.
+fn push_fraction(out: &mut String, nanos: u32) {
+    if nanos == 0 {
+        return;
+    }
+    let mut digits = 9;
+    let mut n = nanos;
+    while n % 10 == 0 {
+        n /= 10;
+        digits -= 1;
+    }
+    out.push('.');
+    push_digits(out, n, digits);
+}
+
+/// `n` in decimal, zero-padded to `width` digits (`n` must fit in them).
+fn push_digits(out: &mut String, n: u32, width: usize) {
+    let mut buf = [b'0'; 10];
+    let mut n = n;
+    for slot in buf[..width].iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out.extend(buf[..width].iter().map(|&b| char::from(b)));
 }
 
 /// `time.Duration.String()` for a whole number of seconds: "0s", "10s", "1m30s", "2h0m0s", "-1s".
@@ -273,6 +313,40 @@ mod tests {
         assert_eq!(rfc3339_nano(1_795_827_322_944_526_000), "2026-11-28T00:55:22.944526Z");
         assert_eq!(rfc3339_nano(1_795_827_322_000_000_000), "2026-11-28T00:55:22Z");
         assert_eq!(rfc3339_nano(1_795_827_322_284_080_830), "2026-11-28T00:55:22.28408083Z");
+    }
+
+    /// The digit-by-digit writer prints exactly what `format!` does, over times spread from
+    /// 1970 to 2262 with every count of trailing zeros in the fraction.
+    #[test]
+    fn rfc3339_fast_path_equals_format() {
+        let reference = |unix_nanos: i64| {
+            let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_nanos)).expect("in range");
+            let mut out = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            );
+            if t.nanosecond() != 0 {
+                out.push('.');
+                out.push_str(format!("{:09}", t.nanosecond()).trim_end_matches('0'));
+            }
+            out.push('Z');
+            out
+        };
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..20_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let nanos = (x % (i64::MAX as u64)) as i64;
+            let rounded = nanos - nanos % 10_i64.pow((i % 10) as u32);
+            assert_eq!(rfc3339_nano(rounded), reference(rounded), "{rounded}");
+        }
+        assert_eq!(rfc3339_nano(0), "1970-01-01T00:00:00Z");
     }
 
     /// Durations print as Go's `Duration.String()` does for whole seconds.
