@@ -25,7 +25,7 @@ use std::io::BufRead;
 use sha2::{Digest, Sha256};
 
 use crate::error::AuditError;
-use crate::salt::{hmac_sha256_parts, Salt};
+use crate::salt::Salt;
 
 const MEMBER: &[u8] = b",\"coffer_chain\":{\"seq\":";
 const MAC_DOMAIN: &[u8] = b"coffer-audit-chain-v1";
@@ -55,15 +55,15 @@ impl std::fmt::Display for ChainHead {
 
 /// The key that authenticates a device's chain: HMAC-SHA256(salt, domain tag), so knowing it
 /// reveals nothing about the salt that HMACs the entries' values.
-pub struct ChainKey([u8; 32]);
+pub struct ChainKey(Salt);
 
 impl ChainKey {
     pub fn from_salt(salt: &Salt) -> Self {
-        ChainKey(salt.raw_hmac(KEY_DOMAIN))
+        ChainKey(Salt::new(salt.raw_hmac(KEY_DOMAIN).to_vec()))
     }
 
     fn mac(&self, seq: u64, prev: &[u8; 32], content: &[u8]) -> [u8; 32] {
-        hmac_sha256_parts(&self.0, &[MAC_DOMAIN, &seq.to_be_bytes(), prev, content])
+        self.0.raw_hmac_parts(&[MAC_DOMAIN, &seq.to_be_bytes(), prev, content])
     }
 }
 

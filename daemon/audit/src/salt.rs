@@ -13,12 +13,18 @@ pub const HMAC_PREFIX: &str = "hmac-sha256:";
 /// A device's HMAC key. OpenBao keeps one random salt per audit device in storage (a UUID
 /// string, used as the HMAC-SHA256 key byte for byte); the caller persists it and hands it in.
 /// No `Debug` shows it, no `Clone` copies it silently.
-pub struct Salt(SecretBytes);
+pub struct Salt {
+    key: SecretBytes,
+    /// HMAC state with the key already absorbed (cloned per value: saves hashing the key pads
+    /// for every string of every entry). Holds only the SHA-256 states of the padded key.
+    keyed: HmacSha256,
+}
 
 impl Salt {
     /// Wraps stored salt bytes (an OpenBao salt is the 36 bytes of its UUID text).
     pub fn new(bytes: Vec<u8>) -> Self {
-        Salt(SecretBytes::new(bytes))
+        let keyed = keyed(&bytes);
+        Salt { key: SecretBytes::new(bytes), keyed }
     }
 
     /// A fresh salt in OpenBao's form: a random UUID in text, from the OS CSPRNG.
@@ -28,12 +34,12 @@ impl Salt {
 
     /// The key bytes, for persisting. Named so every use is easy to find.
     pub fn expose(&self) -> &[u8] {
-        self.0.expose()
+        self.key.expose()
     }
 
     /// An independent copy, made deliberately.
     pub fn duplicate(&self) -> Self {
-        Salt::new(self.0.expose().to_vec())
+        Salt::new(self.key.expose().to_vec())
     }
 
     /// `hmac-sha256:` + hex(HMAC-SHA256(salt, input)): what OpenBao writes in place of a secret
@@ -46,7 +52,16 @@ impl Salt {
     }
 
     pub(crate) fn raw_hmac(&self, input: &[u8]) -> [u8; 32] {
-        hmac_sha256(self.0.expose(), input)
+        self.raw_hmac_parts(&[input])
+    }
+
+    /// HMAC over the concatenation of `parts`, without copying them together.
+    pub(crate) fn raw_hmac_parts(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = self.keyed.clone();
+        for p in parts {
+            mac.update(p);
+        }
+        mac.finalize().into_bytes().into()
     }
 }
 
@@ -56,21 +71,12 @@ impl std::fmt::Debug for Salt {
     }
 }
 
-pub(crate) fn hmac_sha256(key: &[u8], input: &[u8]) -> [u8; 32] {
-    hmac_sha256_parts(key, &[input])
-}
-
-/// HMAC-SHA256 over the concatenation of `parts`, without copying them together.
-pub(crate) fn hmac_sha256_parts(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+fn keyed(key: &[u8]) -> HmacSha256 {
     // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac = match HmacSha256::new_from_slice(key) {
+    match HmacSha256::new_from_slice(key) {
         Ok(m) => m,
         Err(_) => unreachable_hmac(),
-    };
-    for p in parts {
-        mac.update(p);
     }
-    mac.finalize().into_bytes().into()
 }
 
 #[cold]

@@ -13,10 +13,12 @@ use crate::error::AuditError;
 
 /// The contract of a sink.
 ///
-/// * `write` gets one complete record (a line and its final `\n`) and returns `Ok` only once the
-///   whole record was handed to the operating system (file, socket, syslog socket). On `Err` the
-///   device counts the entry as not recorded; a sink may retry once internally (OpenBao reopens
-///   or reconnects once), and must bound how long it blocks when it can.
+/// * `write` gets one complete record (a line and its final `\n`; several when
+///   [`AuditSink::takes_batches`]) and returns `Ok` only once all of it was handed to the
+///   operating system (file, socket, syslog socket). On `Err` the device counts the entries as
+///   not recorded; a sink may retry once internally (OpenBao reopens or reconnects once), should
+///   not leave a partial record behind when it can avoid it, and must bound how long it blocks
+///   when it can.
 /// * Records reach `write` one at a time per device, in chain order.
 #[async_trait::async_trait]
 pub trait AuditSink: Send + Sync {
@@ -37,6 +39,14 @@ pub trait AuditSink: Send + Sync {
     /// True when the sink drops everything (`file_path=discard`): nothing is formatted or
     /// chained, and the entry counts as recorded (as in OpenBao).
     fn discards(&self) -> bool {
+        false
+    }
+
+    /// True when one `write` may carry several records back to back (a file, a stream). The
+    /// device then writes the lines queued while the previous write ran in one call; the
+    /// records of that call succeed or fail together. Datagram sinks (UDP, syslog) keep one
+    /// record per write.
+    fn takes_batches(&self) -> bool {
         false
     }
 }

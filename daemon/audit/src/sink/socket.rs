@@ -122,6 +122,10 @@ impl AuditSink for SocketSink {
         }
     }
 
+    fn takes_batches(&self) -> bool {
+        self.config.socket_type != SocketType::Udp
+    }
+
     async fn reopen(&self) -> Result<(), AuditError> {
         let mut slot = self.conn.lock().await;
         *slot = None;
