@@ -46,25 +46,15 @@ impl SealConfig {
     /// OpenBao's, e.g. "invalid seal configuration: threshold cannot be larger than shares".
     pub fn shamir(secret_shares: i64, secret_threshold: i64) -> Result<Self> {
         let (secret_shares, secret_threshold) = check(secret_shares, secret_threshold)?;
-        Ok(SealConfig {
-            seal_type: SHAMIR.to_owned(),
-            secret_shares,
-            secret_threshold,
-        })
+        Ok(SealConfig { seal_type: SHAMIR.to_owned(), secret_shares, secret_threshold })
     }
 
     /// Checks a configuration built by hand (its fields are public) with the same rules.
     pub fn validate(&self) -> Result<()> {
         if self.seal_type.is_empty() {
-            return Err(SealError::InvalidConfig(
-                "seal type must not be empty".to_owned(),
-            ));
+            return Err(SealError::InvalidConfig("seal type must not be empty".to_owned()));
         }
-        check(
-            i64::from(self.secret_shares),
-            i64::from(self.secret_threshold),
-        )
-        .map(|_| ())
+        check(i64::from(self.secret_shares), i64::from(self.secret_threshold)).map(|_| ())
     }
 
     /// The stored form: `{"type":"shamir","secret_shares":3,"secret_threshold":2}`.
@@ -76,9 +66,8 @@ impl SealConfig {
     /// Parses and checks the stored form. Unknown fields are ignored, so OpenBao's own
     /// `core/seal-config` (with `pgp_keys`, `nonce`, `backup`, ...) is read too.
     pub fn from_json(b: &[u8]) -> Result<Self> {
-        let cfg: SealConfig = serde_json::from_slice(b).map_err(|e| {
-            SealError::InvalidConfig(format!("failed to decode seal configuration: {e}"))
-        })?;
+        let cfg: SealConfig = serde_json::from_slice(b)
+            .map_err(|e| SealError::InvalidConfig(format!("failed to decode seal configuration: {e}")))?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -106,16 +95,8 @@ mod tests {
             (-1, 1, "shares must be at least one"),
             (1, 0, "threshold must be at least one"),
             (256, 0, "threshold must be at least one"),
-            (
-                3,
-                1,
-                "threshold must be greater than one for multiple shares",
-            ),
-            (
-                300,
-                1,
-                "threshold must be greater than one for multiple shares",
-            ),
+            (3, 1, "threshold must be greater than one for multiple shares"),
+            (300, 1, "threshold must be greater than one for multiple shares"),
             (256, 2, "shares must be less than 256"),
             (300, 300, "shares must be less than 256"),
             (255, 256, "threshold must be less than 256"),
@@ -134,16 +115,9 @@ mod tests {
         let fixture = include_str!("../testdata/openbao-2.7.2/sys-init-error-bad-threshold.json");
         let v: serde_json::Value = serde_json::from_str(fixture).expect("fixture is JSON");
         let req = &v["request"]["body"];
-        let (s, t) = (
-            req["secret_shares"].as_i64().expect("shares"),
-            req["secret_threshold"].as_i64().expect("threshold"),
-        );
-        assert_eq!(
-            msg(s, t),
-            v["response"]["body"]["errors"][0]
-                .as_str()
-                .expect("error text")
-        );
+        let (s, t) =
+            (req["secret_shares"].as_i64().expect("shares"), req["secret_threshold"].as_i64().expect("threshold"));
+        assert_eq!(msg(s, t), v["response"]["body"]["errors"][0].as_str().expect("error text"));
     }
 
     /// The whole valid range is accepted, boundaries included.
@@ -151,10 +125,7 @@ mod tests {
     fn accepts_valid_range() {
         for (s, t) in [(1, 1), (2, 2), (3, 2), (5, 3), (255, 2), (255, 255)] {
             let c = SealConfig::shamir(s, t).expect("valid");
-            assert_eq!(
-                (i64::from(c.secret_shares), i64::from(c.secret_threshold)),
-                (s, t)
-            );
+            assert_eq!((i64::from(c.secret_shares), i64::from(c.secret_threshold)), (s, t));
             assert_eq!(c.seal_type, "shamir");
         }
     }
@@ -169,11 +140,9 @@ mod tests {
             r#"{"type":"shamir","secret_shares":3,"secret_threshold":2}"#
         );
         assert_eq!(SealConfig::from_json(&j).expect("parse"), c);
-        let openbao = br#"{"type":"shamir","secret_shares":1,"secret_threshold":1,"pgp_keys":null,"nonce":"","backup":false}"#;
-        assert_eq!(
-            SealConfig::from_json(openbao).expect("parse"),
-            SealConfig::shamir(1, 1).expect("valid")
-        );
+        let openbao =
+            br#"{"type":"shamir","secret_shares":1,"secret_threshold":1,"pgp_keys":null,"nonce":"","backup":false}"#;
+        assert_eq!(SealConfig::from_json(openbao).expect("parse"), SealConfig::shamir(1, 1).expect("valid"));
     }
 
     /// A stored config that breaks the rules (or is not JSON) is refused, not trusted.

@@ -70,11 +70,8 @@ mod tests {
         let (exp, log) = tables();
         for a in 0..=255u8 {
             for b in 0..=255u8 {
-                let want = if a == 0 || b == 0 {
-                    0
-                } else {
-                    exp[(log[a as usize] as usize + log[b as usize] as usize) % 255]
-                };
+                let want =
+                    if a == 0 || b == 0 { 0 } else { exp[(log[a as usize] as usize + log[b as usize] as usize) % 255] };
                 assert_eq!(mul(a, b), want, "{a} * {b}");
             }
         }

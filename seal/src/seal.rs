@@ -75,13 +75,7 @@ impl Seal for ShamirSeal {
         OsRng.fill_bytes(&mut nonce);
         let ciphertext = self
             .cipher()
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: root_key.expose(),
-                    aad: AAD,
-                },
-            )
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: root_key.expose(), aad: AAD })
             .map_err(|_| SealError::Backend("AES-GCM encryption of the root key failed".into()))?;
         let mut blob = Vec::with_capacity(SHAMIR_BLOB_LEN);
         blob.push(BLOB_VERSION);
@@ -95,9 +89,7 @@ impl Seal for ShamirSeal {
             return Err(SealError::Backend("stored root key blob is empty".into()));
         };
         if version != BLOB_VERSION {
-            return Err(SealError::Backend(format!(
-                "stored root key blob has unknown version {version}"
-            )));
+            return Err(SealError::Backend(format!("stored root key blob has unknown version {version}")));
         }
         if blob.len() != SHAMIR_BLOB_LEN {
             return Err(SealError::Backend(format!(
@@ -110,17 +102,10 @@ impl Seal for ShamirSeal {
         // which; both mean the key given does not open this blob.
         let plaintext = Zeroizing::new(
             self.cipher()
-                .decrypt(
-                    Nonce::from_slice(nonce),
-                    Payload {
-                        msg: ciphertext,
-                        aad: AAD,
-                    },
-                )
+                .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: AAD })
                 .map_err(|_| SealError::WrongKey)?,
         );
-        Key256::from_slice(&plaintext)
-            .ok_or_else(|| SealError::Backend("unwrapped root key is not 32 bytes".into()))
+        Key256::from_slice(&plaintext).ok_or_else(|| SealError::Backend("unwrapped root key is not 32 bytes".into()))
     }
 }
 
@@ -136,11 +121,7 @@ mod tests {
     /// ShamirSeal passes the suite every seal implementation runs.
     #[tokio::test]
     async fn shamir_seal_conformance() {
-        conformance(
-            &ShamirSeal::new(Key256::generate()),
-            &ShamirSeal::new(Key256::generate()),
-        )
-        .await;
+        conformance(&ShamirSeal::new(Key256::generate()), &ShamirSeal::new(Key256::generate())).await;
     }
 
     /// The whole Shamir flow: init splits a new unseal key, the root key is wrapped with it;
@@ -151,24 +132,16 @@ mod tests {
         let cfg = SealConfig::shamir(5, 3).expect("cfg");
         let init = generate_shares(&cfg).expect("generate");
         let root = Key256::generate();
-        let blob = ShamirSeal::new(init.unseal_key.duplicate())
-            .wrap(&root)
-            .await
-            .expect("wrap");
+        let blob = ShamirSeal::new(init.unseal_key.duplicate()).wrap(&root).await.expect("wrap");
         assert_eq!(blob.len(), SHAMIR_BLOB_LEN);
 
         let mut p = UnsealProgress::new(cfg.secret_threshold);
         let mut candidate = None;
         for i in [3, 1, 4] {
-            candidate = p
-                .add(SecretBytes::new(init.shares[i].expose().to_vec()))
-                .expect("add");
+            candidate = p.add(SecretBytes::new(init.shares[i].expose().to_vec())).expect("add");
         }
         let candidate = candidate.expect("threshold reached");
-        let back = ShamirSeal::new(candidate)
-            .unwrap(&blob)
-            .await
-            .expect("unwrap");
+        let back = ShamirSeal::new(candidate).unwrap(&blob).await.expect("unwrap");
         assert_eq!(back.expose(), root.expose());
 
         // Two genuine shares and one of another init (with an x-coordinate not already used):
@@ -176,24 +149,14 @@ mod tests {
         let other = generate_shares(&cfg).expect("generate");
         let x = |s: &SecretBytes| s.expose()[32];
         let used = [x(&init.shares[0]), x(&init.shares[1])];
-        let foreign = other
-            .shares
-            .iter()
-            .find(|s| !used.contains(&x(s)))
-            .expect("5 shares, 2 x used");
+        let foreign = other.shares.iter().find(|s| !used.contains(&x(s))).expect("5 shares, 2 x used");
         let mut p = UnsealProgress::new(cfg.secret_threshold);
         let mut wrong = None;
         for s in [&init.shares[0], &init.shares[1], foreign] {
             wrong = p.add(SecretBytes::new(s.expose().to_vec())).expect("add");
         }
         let wrong = wrong.expect("threshold reached");
-        assert_eq!(
-            ShamirSeal::new(wrong)
-                .unwrap(&blob)
-                .await
-                .expect_err("wrong"),
-            SealError::WrongKey
-        );
+        assert_eq!(ShamirSeal::new(wrong).unwrap(&blob).await.expect_err("wrong"), SealError::WrongKey);
     }
 
     /// Stored blobs of another version or length are malformed (Backend), not a wrong key.
@@ -202,10 +165,7 @@ mod tests {
         let s = ShamirSeal::new(Key256::generate());
         let mut blob = s.wrap(&Key256::generate()).await.expect("wrap");
         assert!(matches!(s.unwrap(&[]).await, Err(SealError::Backend(_))));
-        assert!(matches!(
-            s.unwrap(&blob[..40]).await,
-            Err(SealError::Backend(_))
-        ));
+        assert!(matches!(s.unwrap(&blob[..40]).await, Err(SealError::Backend(_))));
         blob[0] = 2;
         assert!(matches!(s.unwrap(&blob).await, Err(SealError::Backend(_))));
     }
@@ -217,16 +177,10 @@ mod tests {
         let root = Key256::generate();
         let blob = s.wrap(&root).await.expect("wrap");
         s.inject(SealError::Unavailable("hsm unplugged".into()));
-        assert_eq!(
-            s.unwrap(&blob).await.expect_err("fault"),
-            SealError::Unavailable("hsm unplugged".into())
-        );
+        assert_eq!(s.unwrap(&blob).await.expect_err("fault"), SealError::Unavailable("hsm unplugged".into()));
         assert!(s.wrap(&root).await.is_err());
         s.clear();
-        assert_eq!(
-            s.unwrap(&blob).await.expect("unwrap").expose(),
-            root.expose()
-        );
+        assert_eq!(s.unwrap(&blob).await.expect("unwrap").expose(), root.expose());
         assert_eq!(s.seal_type(), "shamir");
     }
 

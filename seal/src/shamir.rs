@@ -65,11 +65,7 @@ pub fn split(secret: &[u8], parts: u8, threshold: u8) -> Result<Vec<SecretBytes>
         })
         .collect();
 
-    for (idx, (&intercept, coeffs)) in secret
-        .iter()
-        .zip(coefficients.chunks_exact(degree))
-        .enumerate()
-    {
+    for (idx, (&intercept, coeffs)) in secret.iter().zip(coefficients.chunks_exact(degree)).enumerate() {
         for share in out.iter_mut() {
             let x = share[secret.len()];
             // Horner: ((c_d * x + c_{d-1}) * x + ...) * x + intercept.
@@ -81,10 +77,7 @@ pub fn split(secret: &[u8], parts: u8, threshold: u8) -> Result<Vec<SecretBytes>
         }
     }
 
-    Ok(out
-        .into_iter()
-        .map(|mut share| SecretBytes::new(std::mem::take(&mut *share)))
-        .collect())
+    Ok(out.into_iter().map(|mut share| SecretBytes::new(std::mem::take(&mut *share))).collect())
 }
 
 /// Reconstructs the secret from shares made by [`split`] (or by OpenBao). With at least
@@ -96,9 +89,7 @@ pub fn split(secret: &[u8], parts: u8, threshold: u8) -> Result<Vec<SecretBytes>
 /// zero (no share made by a split has one).
 pub fn combine(parts: &[SecretBytes]) -> Result<SecretBytes> {
     if parts.len() < 2 {
-        return Err(combine_failed(
-            "less than two parts cannot be used to reconstruct the secret",
-        ));
+        return Err(combine_failed("less than two parts cannot be used to reconstruct the secret"));
     }
     let part_len = parts[0].len();
     if part_len < 2 {
@@ -119,9 +110,7 @@ pub fn combine(parts: &[SecretBytes]) -> Result<SecretBytes> {
         seen[usize::from(x)] = true;
     }
     if seen[0] {
-        return Err(combine_failed(
-            "invalid part: x-coordinate must not be zero",
-        ));
+        return Err(combine_failed("invalid part: x-coordinate must not be zero"));
     }
 
     // Lagrange basis at 0: l_i(0) = prod_{j != i} x_j / (x_i - x_j), the same for every byte.
@@ -132,17 +121,13 @@ pub fn combine(parts: &[SecretBytes]) -> Result<SecretBytes> {
             xs.iter()
                 .enumerate()
                 .filter(|&(j, _)| j != i)
-                .fold(1u8, |acc, (_, &xj)| {
-                    gf256::mul(acc, gf256::mul(xj, gf256::inv(gf256::add(xi, xj))))
-                })
+                .fold(1u8, |acc, (_, &xj)| gf256::mul(acc, gf256::mul(xj, gf256::inv(gf256::add(xi, xj)))))
         })
         .collect();
 
     let mut secret = Zeroizing::new(vec![0u8; secret_len]);
     for (idx, out) in secret.iter_mut().enumerate() {
-        *out = parts.iter().zip(&basis).fold(0u8, |acc, (part, &l)| {
-            gf256::add(acc, gf256::mul(part.expose()[idx], l))
-        });
+        *out = parts.iter().zip(&basis).fold(0u8, |acc, (part, &l)| gf256::add(acc, gf256::mul(part.expose()[idx], l)));
     }
     Ok(SecretBytes::new(std::mem::take(&mut *secret)))
 }
@@ -200,11 +185,7 @@ mod tests {
         let mut xs: Vec<u8> = shares.iter().map(|s| s.expose()[32]).collect();
         assert!(shares.iter().all(|s| s.len() == 33));
         xs.sort_unstable();
-        assert_eq!(
-            xs,
-            (1..=255u8).collect::<Vec<_>>(),
-            "255 shares use every non-zero x once"
-        );
+        assert_eq!(xs, (1..=255u8).collect::<Vec<_>>(), "255 shares use every non-zero x once");
     }
 
     /// x-coordinates are random, not 1, 2, 3...: over 200 splits into 2 parts the first share's
@@ -216,11 +197,7 @@ mod tests {
             let s = split(b"0123456789abcdef", 2, 2).expect("split");
             seen.insert(s[0].expose()[16]);
         }
-        assert!(
-            seen.len() > 100,
-            "only {} distinct x values in 200 splits",
-            seen.len()
-        );
+        assert!(seen.len() > 100, "only {} distinct x values in 200 splits", seen.len());
     }
 
     /// One share of a 2-of-n split says nothing about the secret: its y-byte is uniform over
@@ -249,10 +226,7 @@ mod tests {
         let too_few = combine(&shares[..254]).expect("combine");
         assert_ne!(too_few.expose(), &secret);
         let shares = split(&secret, 255, 2).expect("split");
-        assert_eq!(
-            combine(&shares[200..202]).expect("combine").expose(),
-            &secret
-        );
+        assert_eq!(combine(&shares[200..202]).expect("combine").expose(), &secret);
     }
 
     /// Invalid split requests are refused with OpenBao's texts.
@@ -263,26 +237,11 @@ mod tests {
             Err(e) => e.to_string(),
         };
         let p = "invalid seal configuration: ";
-        assert_eq!(
-            e(split(b"s", 2, 3)),
-            format!("{p}parts cannot be less than threshold")
-        );
-        assert_eq!(
-            e(split(b"s", 0, 1)),
-            format!("{p}parts cannot be less than threshold")
-        );
-        assert_eq!(
-            e(split(b"s", 3, 1)),
-            format!("{p}threshold must be at least 2")
-        );
-        assert_eq!(
-            e(split(b"s", 1, 1)),
-            format!("{p}threshold must be at least 2")
-        );
-        assert_eq!(
-            e(split(b"", 3, 2)),
-            format!("{p}cannot split an empty secret")
-        );
+        assert_eq!(e(split(b"s", 2, 3)), format!("{p}parts cannot be less than threshold"));
+        assert_eq!(e(split(b"s", 0, 1)), format!("{p}parts cannot be less than threshold"));
+        assert_eq!(e(split(b"s", 3, 1)), format!("{p}threshold must be at least 2"));
+        assert_eq!(e(split(b"s", 1, 1)), format!("{p}threshold must be at least 2"));
+        assert_eq!(e(split(b"", 3, 2)), format!("{p}cannot split an empty secret"));
     }
 
     /// Malformed part sets are errors with OpenBao's texts, never a value.
@@ -294,30 +253,18 @@ mod tests {
             err_text(combine(&pick(&shares, &[0]))),
             format!("{p}less than two parts cannot be used to reconstruct the secret")
         );
-        assert_eq!(
-            err_text(combine(&[])),
-            format!("{p}less than two parts cannot be used to reconstruct the secret")
-        );
-        assert_eq!(
-            err_text(combine(&[sb(&[1]), sb(&[2])])),
-            format!("{p}parts must be at least two bytes")
-        );
+        assert_eq!(err_text(combine(&[])), format!("{p}less than two parts cannot be used to reconstruct the secret"));
+        assert_eq!(err_text(combine(&[sb(&[1]), sb(&[2])])), format!("{p}parts must be at least two bytes"));
         let short = sb(&shares[1].expose()[1..]);
         assert_eq!(
             err_text(combine(&[sb(shares[0].expose()), short])),
             format!("{p}all parts must be the same length")
         );
         // The same share twice, and two different shares with the same x-coordinate.
-        assert_eq!(
-            err_text(combine(&pick(&shares, &[0, 0]))),
-            format!("{p}duplicate part detected")
-        );
+        assert_eq!(err_text(combine(&pick(&shares, &[0, 0]))), format!("{p}duplicate part detected"));
         let mut forged = shares[1].expose().to_vec();
         forged[32] = shares[0].expose()[32];
-        assert_eq!(
-            err_text(combine(&[sb(shares[0].expose()), sb(&forged)])),
-            format!("{p}duplicate part detected")
-        );
+        assert_eq!(err_text(combine(&[sb(shares[0].expose()), sb(&forged)])), format!("{p}duplicate part detected"));
         // x = 0 would hand over its y-bytes as "the secret": no real share has it.
         let mut zero_x = shares[1].expose().to_vec();
         zero_x[32] = 0;
@@ -329,34 +276,29 @@ mod tests {
 
     /// Threshold-sized (or larger) part sets of random splits, in any order.
     fn reconstruct_case() -> impl Strategy<Value = (Vec<u8>, u8, u8, Vec<usize>)> {
-        (2u8..=24)
-            .prop_flat_map(|parts| (Just(parts), 2u8..=parts))
-            .prop_flat_map(|(parts, threshold)| {
-                let all: Vec<usize> = (0..usize::from(parts)).collect();
-                (
-                    proptest::collection::vec(any::<u8>(), 1..=48),
-                    Just(parts),
-                    Just(threshold),
-                    proptest::sample::subsequence(all, usize::from(threshold)..=usize::from(parts))
-                        .prop_shuffle(),
-                )
-            })
+        (2u8..=24).prop_flat_map(|parts| (Just(parts), 2u8..=parts)).prop_flat_map(|(parts, threshold)| {
+            let all: Vec<usize> = (0..usize::from(parts)).collect();
+            (
+                proptest::collection::vec(any::<u8>(), 1..=48),
+                Just(parts),
+                Just(threshold),
+                proptest::sample::subsequence(all, usize::from(threshold)..=usize::from(parts)).prop_shuffle(),
+            )
+        })
     }
 
     /// Fewer-than-threshold part sets (at least 2, so combine runs) of random splits.
     fn too_few_case() -> impl Strategy<Value = (Vec<u8>, u8, u8, Vec<usize>)> {
-        (3u8..=24)
-            .prop_flat_map(|parts| (Just(parts), 3u8..=parts))
-            .prop_flat_map(|(parts, threshold)| {
-                let all: Vec<usize> = (0..usize::from(parts)).collect();
-                (
-                    // 16+ bytes: a chance match of a wrong value is at most 2^-128.
-                    proptest::collection::vec(any::<u8>(), 16..=48),
-                    Just(parts),
-                    Just(threshold),
-                    proptest::sample::subsequence(all, 2..usize::from(threshold)).prop_shuffle(),
-                )
-            })
+        (3u8..=24).prop_flat_map(|parts| (Just(parts), 3u8..=parts)).prop_flat_map(|(parts, threshold)| {
+            let all: Vec<usize> = (0..usize::from(parts)).collect();
+            (
+                // 16+ bytes: a chance match of a wrong value is at most 2^-128.
+                proptest::collection::vec(any::<u8>(), 16..=48),
+                Just(parts),
+                Just(threshold),
+                proptest::sample::subsequence(all, 2..usize::from(threshold)).prop_shuffle(),
+            )
+        })
     }
 
     proptest! {

@@ -66,9 +66,7 @@ pub fn decode_share(s: &str) -> Result<SecretBytes> {
     } else {
         GO_STD_BASE64.decode(s.as_bytes())
     };
-    decoded
-        .map(SecretBytes::new)
-        .map_err(|_| SealError::InvalidShare(NOT_HEX_OR_BASE64.to_owned()))
+    decoded.map(SecretBytes::new).map_err(|_| SealError::InvalidShare(NOT_HEX_OR_BASE64.to_owned()))
 }
 
 /// A share as the `keys` entry of an init response (lower-case hex).
@@ -126,36 +124,17 @@ mod tests {
     fn base64_like_go() {
         assert_eq!(decoded("QUI="), b"AB");
         assert_eq!(decoded("QUJD\n"), b"ABC");
-        assert_eq!(
-            decoded("QUJ="),
-            b"AB",
-            "non-zero trailing bits are accepted by Go"
-        );
-        assert_eq!(
-            decoded(""),
-            b"",
-            "empty decodes; the caller refuses it by length"
-        );
+        assert_eq!(decoded("QUJ="), b"AB", "non-zero trailing bits are accepted by Go");
+        assert_eq!(decoded(""), b"", "empty decodes; the caller refuses it by length");
     }
 
     /// Everything that is neither gets OpenBao's text (fixture sys-unseal-bad-key; the other
     /// inputs observed on OpenBao 2.7.2 with the same answer).
     #[test]
     fn neither_hex_nor_base64() {
-        let want = fixture("sys-unseal-bad-key.json")["response"]["body"]["errors"][0]
-            .as_str()
-            .expect("text")
-            .to_owned();
-        for s in [
-            "not-a-key",
-            "ab",
-            "abc",
-            "abcdef",
-            "a",
-            "QUI",
-            "QU I=",
-            "****",
-        ] {
+        let want =
+            fixture("sys-unseal-bad-key.json")["response"]["body"]["errors"][0].as_str().expect("text").to_owned();
+        for s in ["not-a-key", "ab", "abc", "abcdef", "a", "QUI", "QU I=", "****"] {
             match decode_share(s) {
                 Ok(v) => panic!("{s:?} decoded to {} bytes", v.len()),
                 Err(e) => assert_eq!(e.to_string(), want, "{s:?}"),
@@ -179,14 +158,9 @@ mod tests {
         let n = generate_shares(&cfg).expect("generate");
         assert_eq!(n.shares.len(), 5);
         assert!(n.shares.iter().all(|s| s.len() == 33));
-        let some: Vec<SecretBytes> = [4, 0, 2]
-            .iter()
-            .map(|&i| SecretBytes::new(n.shares[i].expose().to_vec()))
-            .collect();
-        assert_eq!(
-            shamir::combine(&some).expect("combine").expose(),
-            n.unseal_key.expose()
-        );
+        let some: Vec<SecretBytes> =
+            [4, 0, 2].iter().map(|&i| SecretBytes::new(n.shares[i].expose().to_vec())).collect();
+        assert_eq!(shamir::combine(&some).expect("combine").expose(), n.unseal_key.expose());
         let m = generate_shares(&cfg).expect("generate");
         assert_ne!(m.unseal_key.expose(), n.unseal_key.expose());
     }
@@ -194,15 +168,8 @@ mod tests {
     /// An unchecked hand-built config is refused, not split.
     #[test]
     fn generate_checks_config() {
-        let bad = SealConfig {
-            seal_type: "shamir".into(),
-            secret_shares: 2,
-            secret_threshold: 3,
-        };
-        assert!(matches!(
-            generate_shares(&bad),
-            Err(SealError::InvalidConfig(_))
-        ));
+        let bad = SealConfig { seal_type: "shamir".into(), secret_shares: 2, secret_threshold: 3 };
+        assert!(matches!(generate_shares(&bad), Err(SealError::InvalidConfig(_))));
     }
 
     /// `Debug` of new shares shows no key or share bytes.

@@ -25,24 +25,14 @@ pub async fn names_its_type<S: Seal>(s: &S) {
 /// `unwrap(wrap(k)) == k` for random keys and for the all-zero and all-ones keys.
 pub async fn round_trip<S: Seal>(s: &S) {
     let mut keys: Vec<Key256> = (0..3).map(|_| Key256::generate()).collect();
-    keys.extend(
-        [[0u8; 32], [0xff; 32]]
-            .iter()
-            .filter_map(|k| Key256::from_slice(k)),
-    );
+    keys.extend([[0u8; 32], [0xff; 32]].iter().filter_map(|k| Key256::from_slice(k)));
     for k in &keys {
         let blob = s.wrap(k).await.expect("wrap");
         let back = s.unwrap(&blob).await.expect("unwrap of a fresh blob");
-        assert!(
-            back.expose() == k.expose(),
-            "unwrap(wrap(k)) must give back k"
-        );
+        assert!(back.expose() == k.expose(), "unwrap(wrap(k)) must give back k");
         // Unwrapping is repeatable (the core unwraps at every unseal).
         let again = s.unwrap(&blob).await.expect("second unwrap");
-        assert!(
-            again.expose() == k.expose(),
-            "a blob unwraps the same way twice"
-        );
+        assert!(again.expose() == k.expose(), "a blob unwraps the same way twice");
     }
 }
 
@@ -51,21 +41,12 @@ pub async fn wrap_is_randomized_and_hides_the_key<S: Seal>(s: &S) {
     let k = Key256::generate();
     let b1 = s.wrap(&k).await.expect("wrap");
     let b2 = s.wrap(&k).await.expect("wrap");
-    assert_ne!(
-        b1, b2,
-        "wrapping the same key twice must give different blobs"
-    );
+    assert_ne!(b1, b2, "wrapping the same key twice must give different blobs");
     for b in [&b1, &b2] {
-        assert!(
-            !b.windows(Key256::LEN).any(|w| w == k.expose()),
-            "a blob must not contain the root key in the clear"
-        );
+        assert!(!b.windows(Key256::LEN).any(|w| w == k.expose()), "a blob must not contain the root key in the clear");
         // Not even a 16-byte run of it.
         for part in k.expose().chunks(16) {
-            assert!(
-                !b.windows(part.len()).any(|w| w == part),
-                "a blob leaks key bytes"
-            );
+            assert!(!b.windows(part.len()).any(|w| w == part), "a blob leaks key bytes");
         }
     }
 }
@@ -76,10 +57,7 @@ pub async fn altered_blob_is_an_error<S: Seal>(s: &S) {
     let blob = s.wrap(&k).await.expect("wrap");
     // Every byte for blobs of ordinary size; evenly spread positions for larger ones.
     let step = blob.len().div_ceil(256).max(1);
-    for pos in (0..blob.len())
-        .step_by(step)
-        .chain([blob.len().saturating_sub(1)])
-    {
+    for pos in (0..blob.len()).step_by(step).chain([blob.len().saturating_sub(1)]) {
         for bit in [0x01u8, 0x80] {
             let mut bad = blob.clone();
             bad[pos] ^= bit;
@@ -96,17 +74,11 @@ pub async fn truncated_or_extended_blob_is_an_error<S: Seal>(s: &S) {
     let blob = s.wrap(&Key256::generate()).await.expect("wrap");
     let n = blob.len();
     for len in [0, 1, n / 2, n.saturating_sub(1)] {
-        assert!(
-            s.unwrap(&blob[..len]).await.is_err(),
-            "a blob cut to {len} of {n} bytes must fail"
-        );
+        assert!(s.unwrap(&blob[..len]).await.is_err(), "a blob cut to {len} of {n} bytes must fail");
     }
     let mut longer = blob.clone();
     longer.push(0);
-    assert!(
-        s.unwrap(&longer).await.is_err(),
-        "a blob with a byte appended must fail"
-    );
+    assert!(s.unwrap(&longer).await.is_err(), "a blob with a byte appended must fail");
 }
 
 /// A blob wrapped by `from` does not unwrap with `to`: `WrongKey`, never a key.
@@ -128,10 +100,7 @@ pub struct FaultInjectingSeal<S> {
 
 impl<S: Seal> FaultInjectingSeal<S> {
     pub fn new(inner: S) -> Self {
-        FaultInjectingSeal {
-            inner,
-            fault: Mutex::new(None),
-        }
+        FaultInjectingSeal { inner, fault: Mutex::new(None) }
     }
 
     /// From now on, `wrap` and `unwrap` return `err` (e.g. `SealError::Unavailable(..)`).
@@ -145,12 +114,7 @@ impl<S: Seal> FaultInjectingSeal<S> {
     }
 
     fn check(&self) -> Result<()> {
-        match self
-            .fault
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
+        match self.fault.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             Some(e) => Err(e.clone()),
             None => Ok(()),
         }

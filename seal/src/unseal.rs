@@ -50,11 +50,7 @@ fn candidate_key(combined: SecretBytes) -> Result<Key256> {
 impl UnsealProgress {
     /// No shares yet. A threshold of 0 is taken as 1.
     pub fn new(threshold: u8) -> Self {
-        UnsealProgress {
-            threshold: threshold.max(1),
-            parts: Vec::new(),
-            nonce: String::new(),
-        }
+        UnsealProgress { threshold: threshold.max(1), parts: Vec::new(), nonce: String::new() }
     }
 
     /// Shares needed.
@@ -127,19 +123,11 @@ mod tests {
     use crate::test_fixtures::fixture;
 
     fn fixture_key(name: &str) -> SecretBytes {
-        decode_share(
-            fixture(name)["request"]["body"]["key"]
-                .as_str()
-                .expect("key"),
-        )
-        .expect("decodes")
+        decode_share(fixture(name)["request"]["body"]["key"].as_str().expect("key")).expect("decodes")
     }
 
     fn fixture_error(name: &str) -> String {
-        fixture(name)["response"]["body"]["errors"][0]
-            .as_str()
-            .expect("error")
-            .to_owned()
+        fixture(name)["response"]["body"]["errors"][0].as_str().expect("error").to_owned()
     }
 
     fn is_uuid_shaped(s: &str) -> bool {
@@ -153,30 +141,14 @@ mod tests {
     fn fixture_sequence_unseals() {
         let mut p = UnsealProgress::new(2);
         assert_eq!((p.progress(), p.nonce()), (0, ""));
-        assert!(p
-            .add(fixture_key("sys-unseal-progress-1-of-2-hex.json"))
-            .expect("add")
-            .is_none());
+        assert!(p.add(fixture_key("sys-unseal-progress-1-of-2-hex.json")).expect("add").is_none());
         assert_eq!(p.progress(), 1);
         assert!(is_uuid_shaped(p.nonce()), "{}", p.nonce());
-        let k1 = p
-            .add(fixture_key("sys-unseal-complete.json"))
-            .expect("add")
-            .expect("key");
-        assert_eq!(
-            (p.progress(), p.nonce()),
-            (0, ""),
-            "progress resets after combining"
-        );
+        let k1 = p.add(fixture_key("sys-unseal-complete.json")).expect("add").expect("key");
+        assert_eq!((p.progress(), p.nonce()), (0, ""), "progress resets after combining");
 
-        assert!(p
-            .add(fixture_key("sys-unseal-after-seal-1.json"))
-            .expect("add")
-            .is_none());
-        let k2 = p
-            .add(fixture_key("sys-unseal-when-unsealed.json"))
-            .expect("add")
-            .expect("key");
+        assert!(p.add(fixture_key("sys-unseal-after-seal-1.json")).expect("add").is_none());
+        let k2 = p.add(fixture_key("sys-unseal-when-unsealed.json")).expect("add").expect("key");
         assert_eq!(k1.expose(), k2.expose());
     }
 
@@ -187,30 +159,15 @@ mod tests {
     fn fixture_combine_failure() {
         let mut p = UnsealProgress::new(2);
         assert!(p
-            .add(fixture_key(
-                "sys-unseal-wrong-share-accepted-progress-1.json"
-            ))
+            .add(fixture_key("sys-unseal-wrong-share-accepted-progress-1.json"))
             .expect("a wrong share is accepted")
             .is_none());
         assert_eq!(p.progress(), 1);
-        let err = p
-            .add(fixture_key("sys-unseal-combine-fails-400.json"))
-            .expect_err("combine fails");
-        assert_eq!(
-            err.to_string(),
-            fixture_error("sys-unseal-combine-fails-400.json")
-        );
+        let err = p.add(fixture_key("sys-unseal-combine-fails-400.json")).expect_err("combine fails");
+        assert_eq!(err.to_string(), fixture_error("sys-unseal-combine-fails-400.json"));
         let status = fixture("sys-seal-status-after-failed-combine.json");
-        assert_eq!(
-            i64::from(p.progress()),
-            status["response"]["body"]["progress"]
-                .as_i64()
-                .expect("progress")
-        );
-        assert_eq!(
-            p.nonce(),
-            status["response"]["body"]["nonce"].as_str().expect("nonce")
-        );
+        assert_eq!(i64::from(p.progress()), status["response"]["body"]["progress"].as_i64().expect("progress"));
+        assert_eq!(p.nonce(), status["response"]["body"]["nonce"].as_str().expect("nonce"));
     }
 
     /// A share identical to one already given is ignored (OpenBao 2.7.2: progress and nonce
@@ -220,22 +177,13 @@ mod tests {
         let v = fixture("sys-init-put-3-shares-threshold-2.json");
         let body = &v["response"]["body"];
         let mut p = UnsealProgress::new(2);
-        p.add(decode_share(body["keys"][0].as_str().expect("k")).expect("dec"))
-            .expect("add");
+        p.add(decode_share(body["keys"][0].as_str().expect("k")).expect("dec")).expect("add");
         let nonce = p.nonce().to_owned();
-        for again in [
-            body["keys"][0].as_str().expect("k"),
-            body["keys_base64"][0].as_str().expect("k"),
-        ] {
-            assert!(p
-                .add(decode_share(again).expect("dec"))
-                .expect("add")
-                .is_none());
+        for again in [body["keys"][0].as_str().expect("k"), body["keys_base64"][0].as_str().expect("k")] {
+            assert!(p.add(decode_share(again).expect("dec")).expect("add").is_none());
             assert_eq!((p.progress(), p.nonce()), (1, nonce.as_str()));
         }
-        let key = p
-            .add(decode_share(body["keys"][2].as_str().expect("k")).expect("dec"))
-            .expect("add");
+        let key = p.add(decode_share(body["keys"][2].as_str().expect("k")).expect("dec")).expect("add");
         assert!(key.is_some(), "a different share still completes");
     }
 
@@ -246,15 +194,9 @@ mod tests {
         p.add(SecretBytes::new(vec![1; 33])).expect("add");
         let nonce = p.nonce().to_owned();
         let short = p.add(SecretBytes::new(vec![2; 15])).expect_err("short");
-        assert_eq!(
-            short.to_string(),
-            "invalid key: key is shorter than minimum 16 bytes"
-        );
+        assert_eq!(short.to_string(), "invalid key: key is shorter than minimum 16 bytes");
         let long = p.add(SecretBytes::new(vec![2; 34])).expect_err("long");
-        assert_eq!(
-            long.to_string(),
-            "invalid key: key is longer than maximum 33 bytes"
-        );
+        assert_eq!(long.to_string(), "invalid key: key is longer than maximum 33 bytes");
         assert_eq!((p.progress(), p.nonce()), (1, nonce.as_str()));
     }
 
@@ -278,21 +220,12 @@ mod tests {
     #[test]
     fn threshold_one() {
         let mut p = UnsealProgress::new(1);
-        let key = p
-            .add(SecretBytes::new(vec![9; 32]))
-            .expect("add")
-            .expect("key");
+        let key = p.add(SecretBytes::new(vec![9; 32])).expect("add").expect("key");
         assert_eq!(key.expose(), &[9; 32]);
         assert_eq!(p.progress(), 0);
         let e = p.add(SecretBytes::new(vec![9; 33])).expect_err("33 bytes");
-        assert_eq!(
-            e.to_string(),
-            "invalid key: failed to setup unseal key: crypto/aes: invalid key size 33"
-        );
-        assert_eq!(
-            p.add(SecretBytes::new(vec![9; 16])).expect_err("16 bytes"),
-            SealError::WrongKey
-        );
+        assert_eq!(e.to_string(), "invalid key: failed to setup unseal key: crypto/aes: invalid key size 33");
+        assert_eq!(p.add(SecretBytes::new(vec![9; 16])).expect_err("16 bytes"), SealError::WrongKey);
         assert_eq!(UnsealProgress::new(0).threshold(), 1);
     }
 
@@ -302,13 +235,8 @@ mod tests {
     fn combined_value_of_wrong_size() {
         let mut p = UnsealProgress::new(2);
         p.add(SecretBytes::new(vec![1; 32])).expect("add");
-        let e = p
-            .add(SecretBytes::new(vec![2; 32]))
-            .expect_err("31-byte result");
-        assert_eq!(
-            e.to_string(),
-            "invalid key: failed to setup unseal key: crypto/aes: invalid key size 31"
-        );
+        let e = p.add(SecretBytes::new(vec![2; 32])).expect_err("31-byte result");
+        assert_eq!(e.to_string(), "invalid key: failed to setup unseal key: crypto/aes: invalid key size 31");
         assert_eq!(p.progress(), 0);
     }
 

@@ -63,7 +63,11 @@ impl PolicyStore {
         if self.barrier.get(&format!("{PREFIX}default")).await?.is_none() {
             self.store(
                 "default",
-                &PolicyRecord { policy: coffer_policy::default_policy_text().into(), version: 1, modified: now_rfc3339() },
+                &PolicyRecord {
+                    policy: coffer_policy::default_policy_text().into(),
+                    version: 1,
+                    modified: now_rfc3339(),
+                },
             )
             .await?;
         }

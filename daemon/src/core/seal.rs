@@ -65,7 +65,9 @@ impl InitRequest {
         let recovery = match (int_param(body, "recovery_shares")?, int_param(body, "recovery_threshold")?) {
             (None | Some(0), None | Some(0)) => None,
             (s, t) => Some(SealConfig::shamir(s.unwrap_or(0), t.unwrap_or(0)).map_err(|e| {
-                CoreError::InvalidRequest(e.to_string().replace("invalid seal configuration", "invalid recovery configuration"))
+                CoreError::InvalidRequest(
+                    e.to_string().replace("invalid seal configuration", "invalid recovery configuration"),
+                )
             })?),
         };
         // With an auto-seal the unseal shares are not used; OpenBao accepts their absence.
@@ -161,7 +163,8 @@ impl Core {
                 let rec = generate_shares(&rec_config)?;
                 let wrapped = seal.wrap(&root_key).await?;
                 let wrapped_recovery = seal.wrap(&rec.unseal_key).await?;
-                let stored = SealConfig { seal_type: seal.seal_type().to_string(), secret_shares: 1, secret_threshold: 1 };
+                let stored =
+                    SealConfig { seal_type: seal.seal_type().to_string(), secret_shares: 1, secret_threshold: 1 };
                 (Vec::new(), Some((rec.shares, wrapped_recovery, rec_config)), wrapped, stored)
             }
         };

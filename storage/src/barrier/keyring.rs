@@ -36,11 +36,7 @@ pub struct RotationConfig {
 
 impl Default for RotationConfig {
     fn default() -> Self {
-        RotationConfig {
-            max_operations: MAX_MAX_OPERATIONS,
-            interval: Duration::ZERO,
-            enabled: true,
-        }
+        RotationConfig { max_operations: MAX_MAX_OPERATIONS, interval: Duration::ZERO, enabled: true }
     }
 }
 
@@ -48,9 +44,7 @@ impl RotationConfig {
     /// Refuses settings OpenBao refuses, with OpenBao's messages.
     pub fn validate(&self) -> Result<()> {
         if !self.interval.is_zero() && self.interval < MIN_ROTATION_INTERVAL {
-            return Err(StorageError::InvalidInput(
-                "interval must be greater or equal to 24h0m0s".into(),
-            ));
+            return Err(StorageError::InvalidInput("interval must be greater or equal to 24h0m0s".into()));
         }
         if !(MIN_MAX_OPERATIONS..=MAX_MAX_OPERATIONS).contains(&self.max_operations) {
             return Err(StorageError::InvalidInput(format!(
@@ -119,31 +113,17 @@ pub(crate) struct Keyring {
 }
 
 impl Keyring {
-    pub fn new(
-        root: Key256,
-        terms: BTreeMap<u32, Arc<TermKey>>,
-        config: RotationConfig,
-    ) -> Result<Self> {
+    pub fn new(root: Key256, terms: BTreeMap<u32, Arc<TermKey>>, config: RotationConfig) -> Result<Self> {
         let active = match terms.last_key_value() {
             Some((_, t)) => t.clone(),
             None => return Err(StorageError::Backend("the keyring holds no term".into())),
         };
-        Ok(Keyring {
-            root,
-            terms,
-            active,
-            config,
-        })
+        Ok(Keyring { root, terms, active, config })
     }
 
     /// A keyring of one fresh term 1, for `initialize`.
     pub fn first(root: Key256) -> Result<Self> {
-        let t = Arc::new(TermKey::new(
-            1,
-            Key256::generate(),
-            OffsetDateTime::now_utc(),
-            0,
-        ));
+        let t = Arc::new(TermKey::new(1, Key256::generate(), OffsetDateTime::now_utc(), 0));
         Keyring::new(root, BTreeMap::from([(1, t)]), RotationConfig::default())
     }
 
@@ -159,19 +139,13 @@ impl Keyring {
 
     /// This keyring plus a fresh term after the highest one.
     pub fn with_new_term(&self) -> Result<Keyring> {
-        let next = self.active.term.checked_add(1).ok_or_else(|| {
-            StorageError::Backend("the barrier has used every term number".into())
-        })?;
+        let next = self
+            .active
+            .term
+            .checked_add(1)
+            .ok_or_else(|| StorageError::Backend("the barrier has used every term number".into()))?;
         let mut terms = self.terms.clone();
-        terms.insert(
-            next,
-            Arc::new(TermKey::new(
-                next,
-                Key256::generate(),
-                OffsetDateTime::now_utc(),
-                0,
-            )),
-        );
+        terms.insert(next, Arc::new(TermKey::new(next, Key256::generate(), OffsetDateTime::now_utc(), 0)));
         Keyring::new(self.root.duplicate(), terms, self.config.clone())
     }
 
@@ -181,11 +155,7 @@ impl Keyring {
         for (n, t) in &mem.terms {
             self.terms.insert(*n, t.clone());
         }
-        Keyring::new(
-            self.root.duplicate(),
-            std::mem::take(&mut self.terms),
-            self.config.clone(),
-        )
+        Keyring::new(self.root.duplicate(), std::mem::take(&mut self.terms), self.config.clone())
     }
 
     pub fn term(&self, term: u32) -> Option<Arc<TermKey>> {
@@ -197,19 +167,13 @@ impl Keyring {
     pub fn encode(&self) -> Result<Zeroizing<Vec<u8>>> {
         let mut terms = Vec::with_capacity(self.terms.len());
         for t in self.terms.values() {
-            let install_time = t.install_time.format(&Rfc3339).map_err(|_| {
-                StorageError::Backend("a term's install time cannot be formatted".into())
-            })?;
-            terms.push(TermRecord {
-                term: t.term,
-                key: B64.encode(t.key.expose()),
-                install_time,
-            });
+            let install_time = t
+                .install_time
+                .format(&Rfc3339)
+                .map_err(|_| StorageError::Backend("a term's install time cannot be formatted".into()))?;
+            terms.push(TermRecord { term: t.term, key: B64.encode(t.key.expose()), install_time });
         }
-        let record = KeyringRecord {
-            terms,
-            rotation: self.config.clone(),
-        };
+        let record = KeyringRecord { terms, rotation: self.config.clone() };
         // Sized up front so serialization does not reallocate (and leave key copies behind).
         let mut out = Zeroizing::new(Vec::with_capacity(512 + 192 * self.terms.len()));
         serde_json::to_writer(&mut *out, &record)
@@ -220,8 +184,7 @@ impl Keyring {
     /// Parses the decrypted keyring record. It was authenticated, so a parse failure is a
     /// format bug, not tampering. Messages never quote the input (it holds keys).
     pub fn decode(root: Key256, plaintext: &[u8]) -> Result<Keyring> {
-        let malformed =
-            |what: &str| StorageError::Backend(format!("the keyring record is malformed: {what}"));
+        let malformed = |what: &str| StorageError::Backend(format!("the keyring record is malformed: {what}"));
         let record: KeyringRecord =
             serde_json::from_slice(plaintext).map_err(|_| malformed("not the expected JSON"))?;
         let mut terms = BTreeMap::new();
@@ -229,18 +192,11 @@ impl Keyring {
             if t.term == layout::ROOT_TERM {
                 return Err(malformed("term 0 is reserved for the root key"));
             }
-            let bytes = Zeroizing::new(
-                B64.decode(t.key.as_bytes())
-                    .map_err(|_| malformed("a key is not base64"))?,
-            );
-            let key =
-                Key256::from_slice(&bytes).ok_or_else(|| malformed("a key is not 32 bytes"))?;
+            let bytes = Zeroizing::new(B64.decode(t.key.as_bytes()).map_err(|_| malformed("a key is not base64"))?);
+            let key = Key256::from_slice(&bytes).ok_or_else(|| malformed("a key is not 32 bytes"))?;
             let install_time = OffsetDateTime::parse(&t.install_time, &Rfc3339)
                 .map_err(|_| malformed("an install time is not RFC 3339"))?;
-            if terms
-                .insert(t.term, Arc::new(TermKey::new(t.term, key, install_time, 0)))
-                .is_some()
-            {
+            if terms.insert(t.term, Arc::new(TermKey::new(t.term, key, install_time, 0))).is_some() {
                 return Err(malformed("a term appears twice"));
             }
         }

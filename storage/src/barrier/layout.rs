@@ -36,14 +36,10 @@ pub enum Malformed {
 impl std::fmt::Display for Malformed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Malformed::Truncated(n) => write!(
-                f,
-                "value is {n} bytes, shorter than the {MIN_LEN}-byte minimum"
-            ),
-            Malformed::Version(v) => write!(
-                f,
-                "unknown barrier value version {v} (this barrier reads version {VERSION})"
-            ),
+            Malformed::Truncated(n) => write!(f, "value is {n} bytes, shorter than the {MIN_LEN}-byte minimum"),
+            Malformed::Version(v) => {
+                write!(f, "unknown barrier value version {v} (this barrier reads version {VERSION})")
+            }
         }
     }
 }
@@ -68,12 +64,7 @@ pub fn cipher(key: &Key256) -> Aes256Gcm {
 
 /// Encrypts `plaintext` under `cipher` as term `term`, authenticating `aad` (the path).
 /// Fails only for a plaintext beyond GCM's 64 GiB limit.
-pub fn seal(
-    cipher: &Aes256Gcm,
-    term: u32,
-    aad: &[u8],
-    plaintext: &[u8],
-) -> Result<Vec<u8>, aes_gcm::Error> {
+pub fn seal(cipher: &Aes256Gcm, term: u32, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, aes_gcm::Error> {
     let mut nonce = [0u8; NONCE_LEN];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
     let mut out = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN);
@@ -81,8 +72,7 @@ pub fn seal(
     out.push(VERSION);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(plaintext);
-    let tag =
-        cipher.encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut out[HEADER_LEN..])?;
+    let tag = cipher.encrypt_in_place_detached(Nonce::from_slice(&nonce), aad, &mut out[HEADER_LEN..])?;
     out.extend_from_slice(&tag);
     Ok(out)
 }

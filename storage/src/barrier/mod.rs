@@ -21,9 +21,7 @@ mod view;
 #[cfg(test)]
 mod tests;
 
-pub use keyring::{
-    RotationConfig, TermInfo, MAX_MAX_OPERATIONS, MIN_MAX_OPERATIONS, MIN_ROTATION_INTERVAL,
-};
+pub use keyring::{RotationConfig, TermInfo, MAX_MAX_OPERATIONS, MIN_MAX_OPERATIONS, MIN_ROTATION_INTERVAL};
 pub use view::View;
 
 use crate::error::{Result, StorageError};
@@ -79,11 +77,7 @@ impl std::fmt::Debug for BarrierOp {
     /// Values are plaintext secrets: only their length is shown.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            BarrierOp::Put { path, value } => write!(
-                f,
-                "Put {{ path: {path:?}, value: <{} bytes> }}",
-                value.len()
-            ),
+            BarrierOp::Put { path, value } => write!(f, "Put {{ path: {path:?}, value: <{} bytes> }}", value.len()),
             BarrierOp::Delete { path } => write!(f, "Delete {{ path: {path:?} }}"),
         }
     }
@@ -119,9 +113,7 @@ impl Drop for FlagGuard<'_> {
 
 fn integrity(path: &str, reason: &dyn std::fmt::Display) -> StorageError {
     tracing::warn!(path, %reason, "barrier integrity check failed");
-    StorageError::Integrity {
-        path: path.to_string(),
-    }
+    StorageError::Integrity { path: path.to_string() }
 }
 
 impl Barrier {
@@ -167,9 +159,7 @@ impl Barrier {
     pub async fn initialize(&self, root_key: &Key256) -> Result<()> {
         let _admin = self.admin.lock().await;
         if self.is_initialized().await? {
-            return Err(StorageError::InvalidInput(
-                "the barrier is already initialized".into(),
-            ));
+            return Err(StorageError::InvalidInput("the barrier is already initialized".into()));
         }
         let keyring = Keyring::first(root_key.duplicate())?;
         self.store_keyring(&keyring).await
@@ -204,17 +194,13 @@ impl Barrier {
                         Ok(Err(e)) => {
                             tracing::warn!(error = %e, "could not save barrier encryption counts while sealing")
                         }
-                        Err(_) => tracing::warn!(
-                            "timed out saving barrier encryption counts while sealing"
-                        ),
+                        Err(_) => tracing::warn!("timed out saving barrier encryption counts while sealing"),
                     }
                 }
                 self.write_state().take();
             }
             Err(_) => {
-                tracing::warn!(
-                    "a keyring change is stuck; sealing without saving encryption counts"
-                );
+                tracing::warn!("a keyring change is stuck; sealing without saving encryption counts");
                 self.write_state().take();
             }
         }
@@ -232,9 +218,7 @@ impl Barrier {
         }
         check_key(path)?;
         if is_reserved(path) {
-            return Err(StorageError::InvalidInput(format!(
-                "{path:?} is a reserved storage path"
-            )));
+            return Err(StorageError::InvalidInput(format!("{path:?} is a reserved storage path")));
         }
         Ok(())
     }
@@ -262,12 +246,7 @@ impl Barrier {
         self.list_page(prefix, None, None).await
     }
 
-    pub async fn list_page(
-        &self,
-        prefix: &str,
-        after: Option<&str>,
-        limit: Option<usize>,
-    ) -> Result<Vec<String>> {
+    pub async fn list_page(&self, prefix: &str, after: Option<&str>, limit: Option<usize>) -> Result<Vec<String>> {
         if self.is_sealed() {
             return Err(StorageError::Sealed);
         }
@@ -281,9 +260,7 @@ impl Barrier {
         }
         for op in &ops {
             match op {
-                BarrierOp::Put { path, .. } | BarrierOp::Delete { path } => {
-                    self.check_logical(path)?
-                }
+                BarrierOp::Put { path, .. } | BarrierOp::Delete { path } => self.check_logical(path)?,
             }
         }
         let term = self.with_keyring(|k| k.active.clone())?;
@@ -294,10 +271,7 @@ impl Barrier {
                 BarrierOp::Put { path, value } => {
                     let (stored, count) = encrypt_with(&term, &path, &value)?;
                     last = Some(count);
-                    txn.push(TxnOp::Put {
-                        key: path,
-                        value: stored,
-                    });
+                    txn.push(TxnOp::Put { key: path, value: stored });
                 }
                 BarrierOp::Delete { path } => txn.push(TxnOp::Delete { key: path }),
             }
@@ -357,17 +331,11 @@ impl Barrier {
     pub async fn check_interval_rotation(&self) -> Result<Option<TermInfo>> {
         let _admin = self.admin.lock().await;
         let (cfg, active) = self.with_keyring(|k| (k.config.clone(), k.active.info()))?;
-        let too_old = !cfg.interval.is_zero()
-            && OffsetDateTime::now_utc() - active.install_time >= cfg.interval;
+        let too_old = !cfg.interval.is_zero() && OffsetDateTime::now_utc() - active.install_time >= cfg.interval;
         let too_used = active.encryptions >= cfg.max_operations;
         if cfg.enabled && (too_old || too_used) {
             let t = self.rotate_locked().await?;
-            tracing::info!(
-                term = t.term,
-                too_old,
-                too_used,
-                "rotated the barrier key automatically"
-            );
+            tracing::info!(term = t.term, too_old, too_used, "rotated the barrier key automatically");
             return Ok(Some(t));
         }
         self.persist_counts_locked().await?;
@@ -418,25 +386,14 @@ impl Barrier {
             (None, active) if term > active => {
                 // Another node may have rotated: look once more at the stored keyring.
                 self.reload_keyring().await?;
-                self.with_keyring(|k| k.term(term))?.ok_or_else(|| {
-                    integrity(path, &format_args!("value claims unknown term {term}"))
-                })?
+                self.with_keyring(|k| k.term(term))?
+                    .ok_or_else(|| integrity(path, &format_args!("value claims unknown term {term}")))?
             }
-            (None, _) => {
-                return Err(integrity(
-                    path,
-                    &format_args!("value claims unknown term {term}"),
-                ))
-            }
+            (None, _) => return Err(integrity(path, &format_args!("value claims unknown term {term}"))),
         };
         layout::open(&key.cipher, path.as_bytes(), &stored)
             .map(Some)
-            .map_err(|_| {
-                integrity(
-                    path,
-                    &format_args!("authentication failed under term {term}"),
-                )
-            })
+            .map_err(|_| integrity(path, &format_args!("authentication failed under term {term}")))
     }
 
     /// Rotation and count bookkeeping after a write under `term` brought its count to `count`.
@@ -447,17 +404,11 @@ impl Barrier {
         };
         if cfg.enabled && term.term == active && count >= cfg.max_operations {
             // One writer rotates; the others carry on under the old term meanwhile.
-            if self
-                .auto_rotating
-                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-            {
+            if self.auto_rotating.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok() {
                 let _flag = FlagGuard(&self.auto_rotating);
                 let _admin = self.admin.lock().await;
                 // Re-check under the lock: a rotation may have just finished.
-                let still = self
-                    .with_keyring(|k| k.active.term == term.term && k.config.enabled)
-                    .unwrap_or(false);
+                let still = self.with_keyring(|k| k.active.term == term.term && k.config.enabled).unwrap_or(false);
                 if still {
                     match self.rotate_locked().await {
                         Ok(t) => tracing::info!(
@@ -522,30 +473,13 @@ impl Barrier {
         let cipher = layout::cipher(&keyring.root);
         let plaintext: Zeroizing<Vec<u8>> = keyring.encode()?;
         let too_long = |_| StorageError::InvalidInput("value too large to encrypt".into());
-        let record = layout::seal(
-            &cipher,
-            layout::ROOT_TERM,
-            KEYRING_PATH.as_bytes(),
-            &plaintext,
-        )
-        .map_err(too_long)?;
-        let check = layout::seal(
-            &cipher,
-            layout::ROOT_TERM,
-            KEYRING_CHECK_PATH.as_bytes(),
-            CHECK_PLAINTEXT,
-        )
-        .map_err(too_long)?;
+        let record = layout::seal(&cipher, layout::ROOT_TERM, KEYRING_PATH.as_bytes(), &plaintext).map_err(too_long)?;
+        let check = layout::seal(&cipher, layout::ROOT_TERM, KEYRING_CHECK_PATH.as_bytes(), CHECK_PLAINTEXT)
+            .map_err(too_long)?;
         self.backend
             .transaction(vec![
-                TxnOp::Put {
-                    key: KEYRING_PATH.into(),
-                    value: record,
-                },
-                TxnOp::Put {
-                    key: KEYRING_CHECK_PATH.into(),
-                    value: check,
-                },
+                TxnOp::Put { key: KEYRING_PATH.into(), value: record },
+                TxnOp::Put { key: KEYRING_CHECK_PATH.into(), value: check },
             ])
             .await
     }
@@ -553,17 +487,12 @@ impl Barrier {
     /// Reads and opens the keyring with `root`.
     async fn load_keyring(&self, root: &Key256) -> Result<Keyring> {
         let Some(record) = self.backend.get(KEYRING_PATH).await? else {
-            return Err(StorageError::InvalidInput(
-                "the barrier is not initialized".into(),
-            ));
+            return Err(StorageError::InvalidInput("the barrier is not initialized".into()));
         };
         let check = self.backend.get(KEYRING_CHECK_PATH).await?;
         let claims_root = |path: &str, v: &[u8]| match layout::parse_term(v) {
             Ok(layout::ROOT_TERM) => Ok(()),
-            Ok(t) => Err(integrity(
-                path,
-                &format_args!("record claims term {t}, not the root key's term 0"),
-            )),
+            Ok(t) => Err(integrity(path, &format_args!("record claims term {t}, not the root key's term 0"))),
             Err(m) => Err(integrity(path, &m)),
         };
         claims_root(KEYRING_PATH, &record)?;
@@ -571,8 +500,8 @@ impl Barrier {
         let checked = match &check {
             Some(c) => {
                 claims_root(KEYRING_CHECK_PATH, c)?;
-                let plain = layout::open(&cipher, KEYRING_CHECK_PATH.as_bytes(), c)
-                    .map_err(|_| StorageError::WrongKey)?;
+                let plain =
+                    layout::open(&cipher, KEYRING_CHECK_PATH.as_bytes(), c).map_err(|_| StorageError::WrongKey)?;
                 if plain != CHECK_PLAINTEXT {
                     return Err(integrity(KEYRING_CHECK_PATH, &"unexpected check plaintext"));
                 }
@@ -580,18 +509,13 @@ impl Barrier {
             }
             None => false,
         };
-        let plaintext = Zeroizing::new(
-            layout::open(&cipher, KEYRING_PATH.as_bytes(), &record).map_err(|_| {
-                if checked {
-                    integrity(
-                        KEYRING_PATH,
-                        &"authentication failed under the (verified) root key",
-                    )
-                } else {
-                    StorageError::WrongKey
-                }
-            })?,
-        );
+        let plaintext = Zeroizing::new(layout::open(&cipher, KEYRING_PATH.as_bytes(), &record).map_err(|_| {
+            if checked {
+                integrity(KEYRING_PATH, &"authentication failed under the (verified) root key")
+            } else {
+                StorageError::WrongKey
+            }
+        })?);
         Keyring::decode(root.duplicate(), &plaintext)
     }
 
@@ -602,30 +526,19 @@ impl Barrier {
             return Ok(CountsRecord::default());
         };
         let term = layout::parse_term(&stored).map_err(|m| integrity(path, &m))?;
-        let key = keyring
-            .term(term)
-            .ok_or_else(|| integrity(path, &format_args!("value claims unknown term {term}")))?;
-        let plain = layout::open(&key.cipher, path.as_bytes(), &stored).map_err(|_| {
-            integrity(
-                path,
-                &format_args!("authentication failed under term {term}"),
-            )
-        })?;
+        let key =
+            keyring.term(term).ok_or_else(|| integrity(path, &format_args!("value claims unknown term {term}")))?;
+        let plain = layout::open(&key.cipher, path.as_bytes(), &stored)
+            .map_err(|_| integrity(path, &format_args!("authentication failed under term {term}")))?;
         serde_json::from_slice(&plain)
             .map_err(|_| StorageError::Backend("the encryption count record is malformed".into()))
     }
 
     /// Saves every term's count, unless none changed. Call with `admin` held.
     async fn persist_counts_locked(&self) -> Result<()> {
-        let (terms, active) = self.with_keyring(|k| {
-            (
-                k.terms.values().cloned().collect::<Vec<_>>(),
-                k.active.clone(),
-            )
-        })?;
-        let dirty = terms
-            .iter()
-            .any(|t| t.encryptions.load(Ordering::Relaxed) != t.persisted.load(Ordering::Relaxed));
+        let (terms, active) =
+            self.with_keyring(|k| (k.terms.values().cloned().collect::<Vec<_>>(), k.active.clone()))?;
+        let dirty = terms.iter().any(|t| t.encryptions.load(Ordering::Relaxed) != t.persisted.load(Ordering::Relaxed));
         if !dirty {
             return Ok(());
         }
@@ -640,9 +553,8 @@ impl Barrier {
                 })
                 .collect(),
         };
-        let json = serde_json::to_vec(&record).map_err(|_| {
-            StorageError::Backend("the encryption counts cannot be serialized".into())
-        })?;
+        let json = serde_json::to_vec(&record)
+            .map_err(|_| StorageError::Backend("the encryption counts cannot be serialized".into()))?;
         let (stored, _) = encrypt_with(&active, ENCRYPTION_COUNT_PATH, &json)?;
         self.backend.put(ENCRYPTION_COUNT_PATH, stored).await?;
         for t in &terms {

@@ -31,11 +31,7 @@ async fn dump(raw: &dyn Backend) -> BTreeMap<String, Vec<u8>> {
             if name.ends_with('/') {
                 todo.push(full);
             } else {
-                let v = raw
-                    .get(&full)
-                    .await
-                    .expect("get")
-                    .expect("listed key exists");
+                let v = raw.get(&full).await.expect("get").expect("listed key exists");
                 out.insert(full, v);
             }
         }
@@ -52,10 +48,7 @@ fn is_integrity(r: &Result<Option<Vec<u8>>>, path: &str) -> bool {
 }
 
 fn small_threshold(max_operations: u64) -> RotationConfig {
-    RotationConfig {
-        max_operations,
-        ..RotationConfig::default()
-    }
+    RotationConfig { max_operations, ..RotationConfig::default() }
 }
 
 /// A value written through the barrier reads back unchanged; missing keys read as None;
@@ -66,37 +59,19 @@ async fn round_trip() {
     assert_eq!(b.get("a/x").await.expect("get"), None);
     b.put("a/x", b"hello").await.expect("put");
     b.put("a/y/z", b"").await.expect("put empty");
-    assert_eq!(
-        b.get("a/x").await.expect("get").as_deref(),
-        Some(&b"hello"[..])
-    );
-    assert_eq!(
-        b.get("a/y/z").await.expect("get").as_deref(),
-        Some(&b""[..]),
-        "empty value is not missing"
-    );
+    assert_eq!(b.get("a/x").await.expect("get").as_deref(), Some(&b"hello"[..]));
+    assert_eq!(b.get("a/y/z").await.expect("get").as_deref(), Some(&b""[..]), "empty value is not missing");
     assert_eq!(b.list("a/").await.expect("list"), vec!["x", "y/"]);
-    assert_eq!(
-        b.list_page("a/", Some("x"), Some(5)).await.expect("page"),
-        vec!["y/"]
-    );
+    assert_eq!(b.list_page("a/", Some("x"), Some(5)).await.expect("page"), vec!["y/"]);
     b.delete("a/x").await.expect("delete");
     assert_eq!(b.get("a/x").await.expect("get"), None);
     b.transaction(vec![
-        BarrierOp::Put {
-            path: "t/1".into(),
-            value: b"one".to_vec(),
-        },
-        BarrierOp::Delete {
-            path: "a/y/z".into(),
-        },
+        BarrierOp::Put { path: "t/1".into(), value: b"one".to_vec() },
+        BarrierOp::Delete { path: "a/y/z".into() },
     ])
     .await
     .expect("txn");
-    assert_eq!(
-        b.get("t/1").await.expect("get").as_deref(),
-        Some(&b"one"[..])
-    );
+    assert_eq!(b.get("t/1").await.expect("get").as_deref(), Some(&b"one"[..]));
     assert_eq!(b.get("a/y/z").await.expect("get"), None);
 }
 
@@ -120,17 +95,11 @@ async fn initialize_lifecycle() {
     let b = Barrier::new(raw.clone());
     assert!(b.is_sealed());
     assert!(!b.is_initialized().await.expect("is_initialized"));
-    assert!(
-        matches!(b.unseal(&root()).await, Err(StorageError::InvalidInput(_))),
-        "unseal before init"
-    );
+    assert!(matches!(b.unseal(&root()).await, Err(StorageError::InvalidInput(_))), "unseal before init");
     b.initialize(&root()).await.expect("initialize");
     assert!(b.is_initialized().await.expect("is_initialized"));
     assert!(b.is_sealed(), "initialize does not unseal");
-    assert!(matches!(
-        b.initialize(&root()).await,
-        Err(StorageError::InvalidInput(_))
-    ));
+    assert!(matches!(b.initialize(&root()).await, Err(StorageError::InvalidInput(_))));
     b.unseal(&root()).await.expect("unseal");
     assert!(!b.is_sealed());
     b.unseal(&root()).await.expect("unsealing twice is a no-op");
@@ -149,25 +118,14 @@ async fn sealed_refuses_every_operation() {
     assert!(sealed(b.put("x", b"2").await));
     assert!(sealed(b.delete("x").await));
     assert!(matches!(b.list("").await, Err(StorageError::Sealed)));
-    assert!(matches!(
-        b.list_page("", None, Some(1)).await,
-        Err(StorageError::Sealed)
-    ));
-    assert!(sealed(
-        b.transaction(vec![BarrierOp::Delete { path: "x".into() }])
-            .await
-    ));
+    assert!(matches!(b.list_page("", None, Some(1)).await, Err(StorageError::Sealed)));
+    assert!(sealed(b.transaction(vec![BarrierOp::Delete { path: "x".into() }]).await));
     assert!(matches!(b.rotate().await, Err(StorageError::Sealed)));
     assert!(matches!(b.key_status(), Err(StorageError::Sealed)));
     assert!(matches!(b.terms(), Err(StorageError::Sealed)));
     assert!(matches!(b.rotation_config(), Err(StorageError::Sealed)));
-    assert!(sealed(
-        b.set_rotation_config(RotationConfig::default()).await
-    ));
-    assert!(matches!(
-        b.check_interval_rotation().await,
-        Err(StorageError::Sealed)
-    ));
+    assert!(sealed(b.set_rotation_config(RotationConfig::default()).await));
+    assert!(matches!(b.check_interval_rotation().await, Err(StorageError::Sealed)));
     assert!(sealed(b.rotate_root_key(&Key256::generate()).await));
     assert!(sealed(b.reload_keyring().await));
     let v = View::new(b.clone(), "mount/");
@@ -186,11 +144,7 @@ async fn seal_drops_keys() {
     let active = b.active_key().expect("unsealed");
     assert!(Arc::strong_count(&active) >= 2);
     b.seal().await;
-    assert_eq!(
-        Arc::strong_count(&active),
-        1,
-        "the barrier holds no reference to a term key"
-    );
+    assert_eq!(Arc::strong_count(&active), 1, "the barrier holds no reference to a term key");
     assert!(b.active_key().is_none());
 }
 
@@ -220,19 +174,11 @@ async fn tampered_keyring_is_integrity() {
         bad[i] ^= 0x01;
         raw.put(KEYRING_PATH, bad).await.expect("raw put");
         let err = b.unseal(&root()).await;
-        assert!(
-            matches!(&err, Err(StorageError::Integrity { path }) if path == KEYRING_PATH),
-            "byte {i}: {err:?}"
-        );
+        assert!(matches!(&err, Err(StorageError::Integrity { path }) if path == KEYRING_PATH), "byte {i}: {err:?}");
         assert!(b.is_sealed());
     }
-    raw.put(KEYRING_PATH, good[..good.len() - 1].to_vec())
-        .await
-        .expect("raw put");
-    assert!(matches!(
-        b.unseal(&root()).await,
-        Err(StorageError::Integrity { .. })
-    ));
+    raw.put(KEYRING_PATH, good[..good.len() - 1].to_vec()).await.expect("raw put");
+    assert!(matches!(b.unseal(&root()).await, Err(StorageError::Integrity { .. })));
     raw.put(KEYRING_PATH, good).await.expect("restore");
     b.unseal(&root()).await.expect("restored keyring unseals");
 }
@@ -250,17 +196,11 @@ async fn every_flipped_byte_is_integrity() {
             bad[i] ^= mask;
             raw.put("secret/x", bad).await.expect("raw put");
             let r = b.get("secret/x").await;
-            assert!(
-                is_integrity(&r, "secret/x"),
-                "byte {i} mask {mask:#x}: {r:?}"
-            );
+            assert!(is_integrity(&r, "secret/x"), "byte {i} mask {mask:#x}: {r:?}");
         }
     }
     raw.put("secret/x", good).await.expect("restore");
-    assert_eq!(
-        b.get("secret/x").await.expect("get").as_deref(),
-        Some(&b"attack at dawn"[..])
-    );
+    assert_eq!(b.get("secret/x").await.expect("get").as_deref(), Some(&b"attack at dawn"[..]));
 }
 
 /// Every truncation of a stored value (including to zero bytes) and an appended byte read as
@@ -287,28 +227,13 @@ async fn truncated_value_is_integrity() {
 async fn copied_value_is_integrity() {
     let (b, raw) = open_barrier().await;
     b.put("mount-a/secret", b"for a only").await.expect("put");
-    let v = raw
-        .get("mount-a/secret")
-        .await
-        .expect("get")
-        .expect("stored");
-    raw.put("mount-b/secret", v.clone())
-        .await
-        .expect("raw copy");
-    assert!(is_integrity(
-        &b.get("mount-b/secret").await,
-        "mount-b/secret"
-    ));
+    let v = raw.get("mount-a/secret").await.expect("get").expect("stored");
+    raw.put("mount-b/secret", v.clone()).await.expect("raw copy");
+    assert!(is_integrity(&b.get("mount-b/secret").await, "mount-b/secret"));
     raw.put("mount-a/secret2", v).await.expect("raw copy");
-    assert!(is_integrity(
-        &b.get("mount-a/secret2").await,
-        "mount-a/secret2"
-    ));
+    assert!(is_integrity(&b.get("mount-a/secret2").await, "mount-a/secret2"));
     let view = View::new(b.clone(), "mount-b/");
-    assert!(matches!(
-        view.get("secret").await,
-        Err(StorageError::Integrity { .. })
-    ));
+    assert!(matches!(view.get("secret").await, Err(StorageError::Integrity { .. })));
 }
 
 /// Values claiming an unknown term, term 0 (the root key's), or an unknown layout version are
@@ -353,22 +278,9 @@ async fn rotate_adds_a_term() {
     };
     assert_eq!(stored_term("old").await, Some(1));
     assert_eq!(stored_term("new").await, Some(2));
-    assert_eq!(
-        b.get("old").await.expect("get").as_deref(),
-        Some(&b"before"[..])
-    );
-    assert_eq!(
-        b.get("new").await.expect("get").as_deref(),
-        Some(&b"after"[..])
-    );
-    assert_eq!(
-        b.terms()
-            .expect("terms")
-            .iter()
-            .map(|t| t.term)
-            .collect::<Vec<_>>(),
-        vec![1, 2]
-    );
+    assert_eq!(b.get("old").await.expect("get").as_deref(), Some(&b"before"[..]));
+    assert_eq!(b.get("new").await.expect("get").as_deref(), Some(&b"after"[..]));
+    assert_eq!(b.terms().expect("terms").iter().map(|t| t.term).collect::<Vec<_>>(), vec![1, 2]);
 }
 
 /// The keyring, its rotations, the rotation config and the encryption counts survive
@@ -382,42 +294,23 @@ async fn keyring_survives_seal_and_restart() {
     for i in 0..5 {
         b.put(&format!("t3/{i}"), b"three").await.expect("put");
     }
-    let cfg = RotationConfig {
-        max_operations: 2_000_000,
-        interval: Duration::from_secs(48 * 3600),
-        enabled: false,
-    };
+    let cfg = RotationConfig { max_operations: 2_000_000, interval: Duration::from_secs(48 * 3600), enabled: false };
     b.set_rotation_config(cfg.clone()).await.expect("config");
     let status = b.key_status().expect("status");
     assert_eq!(status.term, 3);
     b.seal().await;
     b.unseal(&root()).await.expect("unseal");
     let after = b.key_status().expect("status");
-    assert_eq!(
-        (after.term, after.install_time),
-        (status.term, status.install_time)
-    );
-    assert!(
-        after.encryptions >= status.encryptions,
-        "{after:?} vs {status:?}"
-    );
+    assert_eq!((after.term, after.install_time), (status.term, status.install_time));
+    assert!(after.encryptions >= status.encryptions, "{after:?} vs {status:?}");
     assert_eq!(b.rotation_config().expect("config"), cfg);
-    assert_eq!(
-        b.get("t1").await.expect("get").as_deref(),
-        Some(&b"one"[..])
-    );
+    assert_eq!(b.get("t1").await.expect("get").as_deref(), Some(&b"one"[..]));
 
     let again = Barrier::new(raw.clone());
-    again
-        .unseal(&root())
-        .await
-        .expect("unseal in a new process");
+    again.unseal(&root()).await.expect("unseal in a new process");
     assert_eq!(again.key_status().expect("status").term, 3);
     assert_eq!(again.rotation_config().expect("config"), cfg);
-    assert_eq!(
-        again.get("t3/4").await.expect("get").as_deref(),
-        Some(&b"three"[..])
-    );
+    assert_eq!(again.get("t3/4").await.expect("get").as_deref(), Some(&b"three"[..]));
 }
 
 /// Encryption counts: each write counts once under the active term; the counts written by
@@ -436,11 +329,7 @@ async fn encryption_counts_are_persisted_periodically() {
     let record = raw.get(ENCRYPTION_COUNT_PATH).await.expect("get");
     assert!(record.is_some());
     assert_eq!(b.check_interval_rotation().await.expect("check"), None);
-    assert_eq!(
-        raw.get(ENCRYPTION_COUNT_PATH).await.expect("get"),
-        record,
-        "clean counts are not rewritten"
-    );
+    assert_eq!(raw.get(ENCRYPTION_COUNT_PATH).await.expect("get"), record, "clean counts are not rewritten");
     // "Crash": a new barrier on the same storage, without seal.
     let again = Barrier::new(raw.clone());
     again.unseal(&root()).await.expect("unseal");
@@ -452,52 +341,24 @@ async fn encryption_counts_are_persisted_periodically() {
 #[tokio::test]
 async fn automatic_rotation_after_max_operations() {
     let (b, raw) = open_barrier().await;
-    b.set_rotation_config_unchecked(small_threshold(5))
-        .await
-        .expect("config");
+    b.set_rotation_config_unchecked(small_threshold(5)).await.expect("config");
     let used = b.key_status().expect("status").encryptions;
     for i in used..4 {
         b.put(&format!("a/{i}"), b"x").await.expect("put");
-        assert_eq!(
-            b.key_status().expect("status").term,
-            1,
-            "below the limit at {i}"
-        );
+        assert_eq!(b.key_status().expect("status").term, 1, "below the limit at {i}");
     }
     b.put("a/limit", b"x").await.expect("put");
-    assert_eq!(
-        b.key_status().expect("status").term,
-        2,
-        "the write reaching the limit rotated"
-    );
-    assert_eq!(
-        Barrier::term_of_stored(&raw.get("a/limit").await.expect("get").expect("v")),
-        Some(1)
-    );
+    assert_eq!(b.key_status().expect("status").term, 2, "the write reaching the limit rotated");
+    assert_eq!(Barrier::term_of_stored(&raw.get("a/limit").await.expect("get").expect("v")), Some(1));
     b.put("a/next", b"y").await.expect("put");
-    assert_eq!(
-        Barrier::term_of_stored(&raw.get("a/next").await.expect("get").expect("v")),
-        Some(2)
-    );
-    assert_eq!(
-        b.get("a/limit").await.expect("get").as_deref(),
-        Some(&b"x"[..])
-    );
+    assert_eq!(Barrier::term_of_stored(&raw.get("a/next").await.expect("get").expect("v")), Some(2));
+    assert_eq!(b.get("a/limit").await.expect("get").as_deref(), Some(&b"x"[..]));
 
-    b.set_rotation_config_unchecked(RotationConfig {
-        enabled: false,
-        ..small_threshold(5)
-    })
-    .await
-    .expect("config");
+    b.set_rotation_config_unchecked(RotationConfig { enabled: false, ..small_threshold(5) }).await.expect("config");
     for i in 0..12 {
         b.put(&format!("b/{i}"), b"x").await.expect("put");
     }
-    assert_eq!(
-        b.key_status().expect("status").term,
-        2,
-        "disabled: no rotation"
-    );
+    assert_eq!(b.key_status().expect("status").term, 2, "disabled: no rotation");
 }
 
 /// Under concurrent writers crossing the limit, every write lands and stays readable, and
@@ -505,17 +366,13 @@ async fn automatic_rotation_after_max_operations() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn automatic_rotation_under_concurrency() {
     let (b, _) = open_barrier().await;
-    b.set_rotation_config_unchecked(small_threshold(20))
-        .await
-        .expect("config");
+    b.set_rotation_config_unchecked(small_threshold(20)).await.expect("config");
     let mut tasks = Vec::new();
     for t in 0..8 {
         let b = b.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..25 {
-                b.put(&format!("c/{t}-{i}"), format!("{t}-{i}").as_bytes())
-                    .await
-                    .expect("put");
+                b.put(&format!("c/{t}-{i}"), format!("{t}-{i}").as_bytes()).await.expect("put");
             }
         }));
     }
@@ -523,10 +380,7 @@ async fn automatic_rotation_under_concurrency() {
         t.await.expect("task");
     }
     let term = b.key_status().expect("status").term;
-    assert!(
-        (2..=11).contains(&term),
-        "200 writes at a limit of 20: term {term}"
-    );
+    assert!((2..=11).contains(&term), "200 writes at a limit of 20: term {term}");
     for t in 0..8 {
         for i in 0..25 {
             let v = b.get(&format!("c/{t}-{i}")).await.expect("get");
@@ -540,46 +394,17 @@ async fn automatic_rotation_under_concurrency() {
 #[tokio::test]
 async fn interval_rotation() {
     let (b, _) = open_barrier().await;
-    assert_eq!(
-        b.check_interval_rotation().await.expect("check"),
-        None,
-        "interval 0 is off"
-    );
-    b.set_rotation_config(RotationConfig {
-        interval: MIN_ROTATION_INTERVAL,
-        ..RotationConfig::default()
-    })
-    .await
-    .expect("config");
-    assert_eq!(
-        b.check_interval_rotation().await.expect("check"),
-        None,
-        "a fresh term is not 24h old"
-    );
-    let short = RotationConfig {
-        interval: Duration::from_millis(1),
-        ..RotationConfig::default()
-    };
-    b.set_rotation_config_unchecked(RotationConfig {
-        enabled: false,
-        ..short.clone()
-    })
-    .await
-    .expect("config");
-    tokio::time::sleep(Duration::from_millis(10)).await;
-    assert_eq!(
-        b.check_interval_rotation().await.expect("check"),
-        None,
-        "disabled"
-    );
-    b.set_rotation_config_unchecked(short)
+    assert_eq!(b.check_interval_rotation().await.expect("check"), None, "interval 0 is off");
+    b.set_rotation_config(RotationConfig { interval: MIN_ROTATION_INTERVAL, ..RotationConfig::default() })
         .await
         .expect("config");
-    let t = b
-        .check_interval_rotation()
-        .await
-        .expect("check")
-        .expect("rotated");
+    assert_eq!(b.check_interval_rotation().await.expect("check"), None, "a fresh term is not 24h old");
+    let short = RotationConfig { interval: Duration::from_millis(1), ..RotationConfig::default() };
+    b.set_rotation_config_unchecked(RotationConfig { enabled: false, ..short.clone() }).await.expect("config");
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert_eq!(b.check_interval_rotation().await.expect("check"), None, "disabled");
+    b.set_rotation_config_unchecked(short).await.expect("config");
+    let t = b.check_interval_rotation().await.expect("check").expect("rotated");
     assert_eq!(t.term, 2);
     assert_eq!(b.key_status().expect("status").term, 2);
 }
@@ -588,76 +413,25 @@ async fn interval_rotation() {
 #[tokio::test]
 async fn rotation_config_validation() {
     let d = RotationConfig::default();
-    assert_eq!(
-        d,
-        RotationConfig {
-            max_operations: 3_865_470_566,
-            interval: Duration::ZERO,
-            enabled: true
-        }
-    );
+    assert_eq!(d, RotationConfig { max_operations: 3_865_470_566, interval: Duration::ZERO, enabled: true });
     d.validate().expect("default is valid");
     let msg = |c: RotationConfig| match c.validate() {
         Err(StorageError::InvalidInput(m)) => m,
         other => panic!("expected InvalidInput, got {other:?}"),
     };
     let ops = "max_operations must be in the range [1000000,3865470566]";
-    assert_eq!(
-        msg(RotationConfig {
-            max_operations: 999_999,
-            ..d.clone()
-        }),
-        ops
-    );
-    assert_eq!(
-        msg(RotationConfig {
-            max_operations: 3_865_470_567,
-            ..d.clone()
-        }),
-        ops
-    );
-    RotationConfig {
-        max_operations: 1_000_000,
-        ..d.clone()
-    }
-    .validate()
-    .expect("minimum");
+    assert_eq!(msg(RotationConfig { max_operations: 999_999, ..d.clone() }), ops);
+    assert_eq!(msg(RotationConfig { max_operations: 3_865_470_567, ..d.clone() }), ops);
+    RotationConfig { max_operations: 1_000_000, ..d.clone() }.validate().expect("minimum");
     let iv = "interval must be greater or equal to 24h0m0s";
-    assert_eq!(
-        msg(RotationConfig {
-            interval: Duration::from_secs(3600),
-            ..d.clone()
-        }),
-        iv
-    );
-    assert_eq!(
-        msg(RotationConfig {
-            interval: Duration::from_secs(86_399),
-            ..d.clone()
-        }),
-        iv
-    );
-    RotationConfig {
-        interval: Duration::from_secs(86_400),
-        ..d.clone()
-    }
-    .validate()
-    .expect("24h");
+    assert_eq!(msg(RotationConfig { interval: Duration::from_secs(3600), ..d.clone() }), iv);
+    assert_eq!(msg(RotationConfig { interval: Duration::from_secs(86_399), ..d.clone() }), iv);
+    RotationConfig { interval: Duration::from_secs(86_400), ..d.clone() }.validate().expect("24h");
 
     let (b, _) = open_barrier().await;
-    let bad = RotationConfig {
-        max_operations: 5,
-        ..d.clone()
-    };
-    assert!(matches!(
-        b.set_rotation_config(bad).await,
-        Err(StorageError::InvalidInput(_))
-    ));
-    assert_eq!(
-        b.rotation_config().expect("config"),
-        d,
-        "a refused config changes nothing"
-    );
+    let bad = RotationConfig { max_operations: 5, ..d.clone() };
+    assert!(matches!(b.set_rotation_config(bad).await, Err(StorageError::InvalidInput(_))));
+    assert_eq!(b.rotation_config().expect("config"), d, "a refused config changes nothing");
 }
 
 /// Logical operations on the seal's and the barrier's own physical records are refused with
@@ -673,28 +447,14 @@ async fn reserved_paths_are_refused() {
         ENCRYPTION_COUNT_PATH,
         KEYRING_CHECK_PATH,
     ] {
-        assert!(
-            matches!(b.get(p).await, Err(StorageError::InvalidInput(_))),
-            "{p}"
-        );
-        assert!(
-            matches!(b.put(p, b"x").await, Err(StorageError::InvalidInput(_))),
-            "{p}"
-        );
-        assert!(
-            matches!(b.delete(p).await, Err(StorageError::InvalidInput(_))),
-            "{p}"
-        );
+        assert!(matches!(b.get(p).await, Err(StorageError::InvalidInput(_))), "{p}");
+        assert!(matches!(b.put(p, b"x").await, Err(StorageError::InvalidInput(_))), "{p}");
+        assert!(matches!(b.delete(p).await, Err(StorageError::InvalidInput(_))), "{p}");
     }
     let txn = b
         .transaction(vec![
-            BarrierOp::Put {
-                path: "fine".into(),
-                value: b"x".to_vec(),
-            },
-            BarrierOp::Delete {
-                path: KEYRING_PATH.into(),
-            },
+            BarrierOp::Put { path: "fine".into(), value: b"x".to_vec() },
+            BarrierOp::Delete { path: KEYRING_PATH.into() },
         ])
         .await;
     assert!(matches!(txn, Err(StorageError::InvalidInput(_))));
@@ -704,10 +464,7 @@ async fn reserved_paths_are_refused() {
     for p in ["core/seal", "core/keyring2", "core/mounts"] {
         b.put(p, b"ok").await.expect(p);
     }
-    assert!(
-        matches!(b.put("", b"x").await, Err(StorageError::InvalidInput(_))),
-        "empty path"
-    );
+    assert!(matches!(b.put("", b"x").await, Err(StorageError::InvalidInput(_))), "empty path");
 }
 
 /// A view maps its paths under its prefix, lists relative names, cannot be escaped with `.`
@@ -719,78 +476,27 @@ async fn views_confine_paths() {
     assert_eq!(v.prefix(), "logical/abc/");
     v.put("data/x", b"1").await.expect("put");
     v.put("y", b"2").await.expect("put");
-    b.put("logical/other/secret", b"sibling")
-        .await
-        .expect("put");
-    assert!(
-        raw.get("logical/abc/data/x").await.expect("get").is_some(),
-        "stored under the prefix"
-    );
-    assert_eq!(
-        v.get("data/x").await.expect("get").as_deref(),
-        Some(&b"1"[..])
-    );
-    assert_eq!(
-        b.get("logical/abc/y").await.expect("get").as_deref(),
-        Some(&b"2"[..])
-    );
+    b.put("logical/other/secret", b"sibling").await.expect("put");
+    assert!(raw.get("logical/abc/data/x").await.expect("get").is_some(), "stored under the prefix");
+    assert_eq!(v.get("data/x").await.expect("get").as_deref(), Some(&b"1"[..]));
+    assert_eq!(b.get("logical/abc/y").await.expect("get").as_deref(), Some(&b"2"[..]));
     assert_eq!(v.list("").await.expect("list"), vec!["data/", "y"]);
-    assert_eq!(
-        v.list_page("", Some("data/"), None).await.expect("page"),
-        vec!["y"]
-    );
-    for bad in [
-        "../other/secret",
-        "..",
-        ".",
-        "data/../../other/secret",
-        "./y",
-        "data/./x",
-        "a/..",
-    ] {
-        assert!(
-            matches!(v.get(bad).await, Err(StorageError::InvalidInput(_))),
-            "{bad}"
-        );
-        assert!(
-            matches!(v.put(bad, b"x").await, Err(StorageError::InvalidInput(_))),
-            "{bad}"
-        );
-        assert!(
-            matches!(v.delete(bad).await, Err(StorageError::InvalidInput(_))),
-            "{bad}"
-        );
-        assert!(
-            matches!(v.list(bad).await, Err(StorageError::InvalidInput(_))),
-            "{bad}"
-        );
+    assert_eq!(v.list_page("", Some("data/"), None).await.expect("page"), vec!["y"]);
+    for bad in ["../other/secret", "..", ".", "data/../../other/secret", "./y", "data/./x", "a/.."] {
+        assert!(matches!(v.get(bad).await, Err(StorageError::InvalidInput(_))), "{bad}");
+        assert!(matches!(v.put(bad, b"x").await, Err(StorageError::InvalidInput(_))), "{bad}");
+        assert!(matches!(v.delete(bad).await, Err(StorageError::InvalidInput(_))), "{bad}");
+        assert!(matches!(v.list(bad).await, Err(StorageError::InvalidInput(_))), "{bad}");
     }
-    assert!(
-        matches!(v.get("").await, Err(StorageError::InvalidInput(_))),
-        "empty key"
-    );
+    assert!(matches!(v.get("").await, Err(StorageError::InvalidInput(_))), "empty key");
     // Names merely containing dots are fine.
-    v.put("a..b/.hidden", b"3")
-        .await
-        .expect("dots inside names");
+    v.put("a..b/.hidden", b"3").await.expect("dots inside names");
     let sub = v.sub_view("data/").expect("sub view");
     assert_eq!(sub.get("x").await.expect("get").as_deref(), Some(&b"1"[..]));
     assert!(v.sub_view("../").is_err());
-    v.transaction(vec![BarrierOp::Put {
-        path: "t".into(),
-        value: b"4".to_vec(),
-    }])
-    .await
-    .expect("txn");
-    assert_eq!(
-        b.get("logical/abc/t").await.expect("get").as_deref(),
-        Some(&b"4"[..])
-    );
-    let bad = v
-        .transaction(vec![BarrierOp::Delete {
-            path: "../other/secret".into(),
-        }])
-        .await;
+    v.transaction(vec![BarrierOp::Put { path: "t".into(), value: b"4".to_vec() }]).await.expect("txn");
+    assert_eq!(b.get("logical/abc/t").await.expect("get").as_deref(), Some(&b"4"[..]));
+    let bad = v.transaction(vec![BarrierOp::Delete { path: "../other/secret".into() }]).await;
     assert!(matches!(bad, Err(StorageError::InvalidInput(_))));
     assert!(b.get("logical/other/secret").await.expect("get").is_some());
 }
@@ -805,25 +511,14 @@ async fn backend_never_sees_plaintext_or_keys() {
     let marker = b"PLAINTEXT-MARKER-0123456789";
     let mut keys: Vec<Vec<u8>> = vec![ROOT.to_vec()];
     b.put("p/1", marker).await.expect("put");
-    b.transaction(vec![BarrierOp::Put {
-        path: "p/2".into(),
-        value: marker.to_vec(),
-    }])
-    .await
-    .expect("txn");
+    b.transaction(vec![BarrierOp::Put { path: "p/2".into(), value: marker.to_vec() }]).await.expect("txn");
     keys.push(b.active_key().expect("key").key().expose().to_vec());
     b.rotate().await.expect("rotate");
     keys.push(b.active_key().expect("key").key().expose().to_vec());
-    View::new(b.clone(), "v/")
-        .put("3", marker)
+    View::new(b.clone(), "v/").put("3", marker).await.expect("put");
+    b.set_rotation_config(RotationConfig { max_operations: 1_000_000, ..RotationConfig::default() })
         .await
-        .expect("put");
-    b.set_rotation_config(RotationConfig {
-        max_operations: 1_000_000,
-        ..RotationConfig::default()
-    })
-    .await
-    .expect("config");
+        .expect("config");
     let new_root = Key256::generate();
     keys.push(new_root.expose().to_vec());
     b.rotate_root_key(&new_root).await.expect("rotate root");
@@ -838,10 +533,7 @@ async fn backend_never_sees_plaintext_or_keys() {
             let b64 = base64::engine::general_purpose::STANDARD.encode(key);
             assert!(!contains(v, b64.as_bytes()), "{k} holds base64 key bytes");
         }
-        assert!(
-            Barrier::term_of_stored(v).is_some(),
-            "{k} is a barrier value"
-        );
+        assert!(Barrier::term_of_stored(v).is_some(), "{k} is a barrier value");
     }
 }
 
@@ -853,21 +545,12 @@ async fn root_key_rotation() {
     b.put("k", b"v").await.expect("put");
     let new_root = Key256::generate();
     b.rotate_root_key(&new_root).await.expect("rotate root");
-    assert_eq!(
-        b.root_key_copy().expect("unsealed").expose(),
-        new_root.expose()
-    );
+    assert_eq!(b.root_key_copy().expect("unsealed").expose(), new_root.expose());
     b.seal().await;
-    assert!(matches!(
-        b.unseal(&root()).await,
-        Err(StorageError::WrongKey)
-    ));
+    assert!(matches!(b.unseal(&root()).await, Err(StorageError::WrongKey)));
     b.unseal(&new_root).await.expect("unseal with the new root");
     assert_eq!(b.get("k").await.expect("get").as_deref(), Some(&b"v"[..]));
-    assert_eq!(
-        Barrier::term_of_stored(&raw.get(KEYRING_PATH).await.expect("get").expect("k")),
-        Some(0)
-    );
+    assert_eq!(Barrier::term_of_stored(&raw.get(KEYRING_PATH).await.expect("get").expect("k")), Some(0));
 }
 
 /// A standby's barrier picks up a term another barrier added (by reload on an unknown newer
@@ -880,10 +563,7 @@ async fn newer_term_from_another_node_is_loaded() {
     active.rotate().await.expect("rotate");
     active.put("fresh", b"from term 2").await.expect("put");
     assert_eq!(standby.key_status().expect("status").term, 1);
-    assert_eq!(
-        standby.get("fresh").await.expect("get").as_deref(),
-        Some(&b"from term 2"[..])
-    );
+    assert_eq!(standby.get("fresh").await.expect("get").as_deref(), Some(&b"from term 2"[..]));
     assert_eq!(standby.key_status().expect("status").term, 2);
 }
 
@@ -896,59 +576,24 @@ async fn backend_failures() {
     let b = Barrier::new(faulty.clone());
     b.initialize(&root()).await.expect("initialize");
     faulty.set_failing(true);
-    assert!(matches!(
-        b.unseal(&root()).await,
-        Err(StorageError::Unavailable(_))
-    ));
+    assert!(matches!(b.unseal(&root()).await, Err(StorageError::Unavailable(_))));
     assert!(b.is_sealed());
-    assert!(matches!(
-        b.is_initialized().await,
-        Err(StorageError::Unavailable(_))
-    ));
+    assert!(matches!(b.is_initialized().await, Err(StorageError::Unavailable(_))));
     faulty.set_failing(false);
     b.unseal(&root()).await.expect("unseal");
     b.put("k", b"v").await.expect("put");
 
     faulty.set_failing(true);
-    assert!(matches!(
-        b.get("k").await,
-        Err(StorageError::Unavailable(_))
-    ));
-    assert!(matches!(
-        b.put("k", b"w").await,
-        Err(StorageError::Unavailable(_))
-    ));
-    assert!(matches!(
-        b.list("").await,
-        Err(StorageError::Unavailable(_))
-    ));
-    assert!(matches!(
-        b.rotate().await,
-        Err(StorageError::Unavailable(_))
-    ));
-    assert_eq!(
-        b.key_status().expect("status").term,
-        1,
-        "a failed rotation changes nothing"
-    );
-    let cfg = RotationConfig {
-        max_operations: 1_000_000,
-        ..RotationConfig::default()
-    };
-    assert!(matches!(
-        b.set_rotation_config(cfg).await,
-        Err(StorageError::Unavailable(_))
-    ));
-    assert_eq!(
-        b.rotation_config().expect("config"),
-        RotationConfig::default()
-    );
+    assert!(matches!(b.get("k").await, Err(StorageError::Unavailable(_))));
+    assert!(matches!(b.put("k", b"w").await, Err(StorageError::Unavailable(_))));
+    assert!(matches!(b.list("").await, Err(StorageError::Unavailable(_))));
+    assert!(matches!(b.rotate().await, Err(StorageError::Unavailable(_))));
+    assert_eq!(b.key_status().expect("status").term, 1, "a failed rotation changes nothing");
+    let cfg = RotationConfig { max_operations: 1_000_000, ..RotationConfig::default() };
+    assert!(matches!(b.set_rotation_config(cfg).await, Err(StorageError::Unavailable(_))));
+    assert_eq!(b.rotation_config().expect("config"), RotationConfig::default());
     faulty.set_failing(false);
-    assert_eq!(
-        b.get("k").await.expect("get").as_deref(),
-        Some(&b"v"[..]),
-        "failed put wrote nothing"
-    );
+    assert_eq!(b.get("k").await.expect("get").as_deref(), Some(&b"v"[..]), "failed put wrote nothing");
     assert_eq!(b.rotate().await.expect("rotate").term, 2);
 
     b.put("k2", b"x").await.expect("put");
@@ -977,19 +622,12 @@ impl Backend for TxnFaults {
     async fn delete(&self, key: &str) -> Result<()> {
         self.inner.delete(key).await
     }
-    async fn list_page(
-        &self,
-        prefix: &str,
-        after: Option<&str>,
-        limit: Option<usize>,
-    ) -> Result<Vec<String>> {
+    async fn list_page(&self, prefix: &str, after: Option<&str>, limit: Option<usize>) -> Result<Vec<String>> {
         self.inner.list_page(prefix, after, limit).await
     }
     async fn transaction(&self, ops: Vec<TxnOp>) -> Result<()> {
         if self.fail.load(Ordering::SeqCst) {
-            return Err(StorageError::Unavailable(
-                "injected transaction fault".into(),
-            ));
+            return Err(StorageError::Unavailable("injected transaction fault".into()));
         }
         self.inner.transaction(ops).await
     }
@@ -1002,33 +640,17 @@ impl Backend for TxnFaults {
 /// stored; the periodic check retries and rotates once the backend is back.
 #[tokio::test]
 async fn failed_auto_rotation_is_retried() {
-    let raw = Arc::new(TxnFaults {
-        inner: InmemBackend::new(),
-        fail: false.into(),
-    });
+    let raw = Arc::new(TxnFaults { inner: InmemBackend::new(), fail: false.into() });
     let b = Barrier::new(raw.clone());
     b.initialize(&root()).await.expect("initialize");
     b.unseal(&root()).await.expect("unseal");
-    b.set_rotation_config_unchecked(small_threshold(1))
-        .await
-        .expect("config");
+    b.set_rotation_config_unchecked(small_threshold(1)).await.expect("config");
     raw.fail.store(true, Ordering::SeqCst);
     b.put("k", b"v").await.expect("the write itself succeeds");
-    assert_eq!(
-        b.key_status().expect("status").term,
-        1,
-        "the rotation could not be stored"
-    );
-    assert!(matches!(
-        b.check_interval_rotation().await,
-        Err(StorageError::Unavailable(_))
-    ));
+    assert_eq!(b.key_status().expect("status").term, 1, "the rotation could not be stored");
+    assert!(matches!(b.check_interval_rotation().await, Err(StorageError::Unavailable(_))));
     raw.fail.store(false, Ordering::SeqCst);
-    let t = b
-        .check_interval_rotation()
-        .await
-        .expect("check")
-        .expect("rotated by count");
+    let t = b.check_interval_rotation().await.expect("check").expect("rotated by count");
     assert_eq!(t.term, 2);
     assert_eq!(b.get("k").await.expect("get").as_deref(), Some(&b"v"[..]));
 }
@@ -1039,10 +661,7 @@ async fn debug_shows_no_secrets() {
     let (b, _) = open_barrier().await;
     let s = format!("{b:?} {:?}", View::new(b.clone(), "p/"));
     assert!(s.contains("sealed: false") && s.contains("p/"), "{s}");
-    let op = BarrierOp::Put {
-        path: "x".into(),
-        value: b"hunter2".to_vec(),
-    };
+    let op = BarrierOp::Put { path: "x".into(), value: b"hunter2".to_vec() };
     assert_eq!(format!("{op:?}"), "Put { path: \"x\", value: <7 bytes> }");
 }
 

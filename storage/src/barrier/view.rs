@@ -12,9 +12,7 @@ pub struct View {
 
 impl std::fmt::Debug for View {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("View")
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
+        f.debug_struct("View").field("prefix", &self.prefix).finish_non_exhaustive()
     }
 }
 
@@ -32,10 +30,7 @@ fn check_segments(path: &str) -> Result<()> {
 impl View {
     /// A view of every path under `prefix` (normally ending in `/`, e.g. `logical/<uuid>/`).
     pub fn new(barrier: Arc<Barrier>, prefix: impl Into<String>) -> Self {
-        View {
-            barrier,
-            prefix: prefix.into(),
-        }
+        View { barrier, prefix: prefix.into() }
     }
 
     pub fn prefix(&self) -> &str {
@@ -49,18 +44,13 @@ impl View {
     /// A narrower view under `sub` (relative to this view's prefix).
     pub fn sub_view(&self, sub: &str) -> Result<View> {
         check_segments(sub)?;
-        Ok(View {
-            barrier: self.barrier.clone(),
-            prefix: format!("{}{sub}", self.prefix),
-        })
+        Ok(View { barrier: self.barrier.clone(), prefix: format!("{}{sub}", self.prefix) })
     }
 
     /// The physical path of a key relative to this view.
     fn key(&self, key: &str) -> Result<String> {
         if key.is_empty() {
-            return Err(StorageError::InvalidInput(
-                "storage key must not be empty".into(),
-            ));
+            return Err(StorageError::InvalidInput("storage key must not be empty".into()));
         }
         check_segments(key)?;
         Ok(format!("{}{key}", self.prefix))
@@ -88,15 +78,8 @@ impl View {
         self.barrier.list(&self.list_prefix(prefix)?).await
     }
 
-    pub async fn list_page(
-        &self,
-        prefix: &str,
-        after: Option<&str>,
-        limit: Option<usize>,
-    ) -> Result<Vec<String>> {
-        self.barrier
-            .list_page(&self.list_prefix(prefix)?, after, limit)
-            .await
+    pub async fn list_page(&self, prefix: &str, after: Option<&str>, limit: Option<usize>) -> Result<Vec<String>> {
+        self.barrier.list_page(&self.list_prefix(prefix)?, after, limit).await
     }
 
     /// An atomic transaction with paths relative to the view.
@@ -104,13 +87,8 @@ impl View {
         let mut full = Vec::with_capacity(ops.len());
         for op in ops {
             full.push(match op {
-                BarrierOp::Put { path, value } => BarrierOp::Put {
-                    path: self.key(&path)?,
-                    value,
-                },
-                BarrierOp::Delete { path } => BarrierOp::Delete {
-                    path: self.key(&path)?,
-                },
+                BarrierOp::Put { path, value } => BarrierOp::Put { path: self.key(&path)?, value },
+                BarrierOp::Delete { path } => BarrierOp::Delete { path: self.key(&path)? },
             });
         }
         self.barrier.transaction(full).await
