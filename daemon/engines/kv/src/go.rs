@@ -48,7 +48,7 @@ fn push_fraction(out: &mut String, nanos: u32) {
     }
     let mut digits = 9;
     let mut n = nanos;
-    while n % 10 == 0 {
+    while n.is_multiple_of(10) {
         n /= 10;
         digits -= 1;
     }
