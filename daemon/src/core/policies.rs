@@ -156,7 +156,8 @@ impl PolicyStore {
     /// The ACL for a token's policies (cached; unknown names are skipped as in OpenBao).
     pub async fn acl(&self, policies: &[String]) -> Result<Arc<Acl>> {
         if policies.iter().any(|p| p == "root") {
-            return Ok(Arc::new(Acl::root()));
+            static ROOT: std::sync::OnceLock<Arc<Acl>> = std::sync::OnceLock::new();
+            return Ok(ROOT.get_or_init(|| Arc::new(Acl::root())).clone());
         }
         let mut names: Vec<&str> = policies.iter().map(String::as_str).collect();
         names.sort_unstable();

@@ -20,21 +20,6 @@ pub struct ClientRequest {
     pub remote_addr: Option<std::net::IpAddr>,
 }
 
-impl ClientRequest {
-    pub fn new(operation: Operation, path: impl Into<String>) -> Self {
-        ClientRequest {
-            id: uuid::Uuid::new_v4().to_string(),
-            operation,
-            path: path.into(),
-            data: Map::new(),
-            query: Vec::new(),
-            client_token: None,
-            wrap_ttl: None,
-            remote_addr: None,
-        }
-    }
-}
-
 /// A reply in OpenBao's response envelope.
 #[derive(Debug, Clone, Default)]
 pub struct Reply {
