@@ -266,7 +266,7 @@ fn spawn_auto_unseal(core: Arc<Core>) {
                 }
                 Ok(false) => return,
                 // A stored seal of another type needs a migration, not a retry.
-                Err(e) if e.to_string().contains("seal migration") => {
+                Err(e @ crate::core::CoreError::SealMigrationRequired(_)) => {
                     tracing::error!(error = %e, "auto-unseal impossible");
                     return;
                 }

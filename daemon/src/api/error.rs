@@ -5,7 +5,7 @@ use hyper::StatusCode;
 pub fn status_of(e: &CoreError) -> StatusCode {
     match e {
         CoreError::Sealed | CoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        CoreError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+        CoreError::InvalidRequest(_) | CoreError::SealMigrationRequired(_) => StatusCode::BAD_REQUEST,
         CoreError::PermissionDenied | CoreError::AclDenied | CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
         CoreError::UnsupportedPath | CoreError::NoRoute(_) | CoreError::NotFound => StatusCode::NOT_FOUND,
         CoreError::UnsupportedOperation => StatusCode::METHOD_NOT_ALLOWED,

@@ -16,6 +16,10 @@ pub enum CoreError {
     /// 403: no token, an unknown token, or a token whose policies do not allow this.
     #[error("permission denied")]
     PermissionDenied,
+    /// 400: the stored seal differs from the configured one; only a seal migration can help,
+    /// so retrying is pointless.
+    #[error("{0}")]
+    SealMigrationRequired(String),
     /// 403: the token's policies do not allow this (OpenBao's multi-error body).
     #[error("permission denied")]
     AclDenied,

@@ -73,7 +73,7 @@ const SUDO_PREFIXES: &[&str] = &[
     "auth/token/tidy",
 ];
 
-/// Paths of `sys/` that any token may use (its own lookups, capabilities, wrapping).
+/// Whether `path` needs `sudo` on top of the operation's own capability (as in OpenBao).
 fn sudo_needed(path: &str, op: Operation) -> bool {
     if path.starts_with("sys/auth/") && op != Operation::Read {
         return true;

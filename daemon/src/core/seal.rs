@@ -285,7 +285,7 @@ impl Core {
             return Ok(false);
         }
         if config.seal_type != seal.seal_type() {
-            return Err(CoreError::InvalidRequest(format!(
+            return Err(CoreError::SealMigrationRequired(format!(
                 "the stored seal is {:?} but the configured seal is {:?}: seal migration is not supported yet",
                 config.seal_type,
                 seal.seal_type()
